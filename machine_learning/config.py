@@ -1,0 +1,81 @@
+"""The one place that reads the environment (and a `.env` file, if present).
+
+Every other module takes a :class:`Settings` (or plain arguments) instead of reading
+``os.environ`` itself, so library functions stay pure and testable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_MODEL_NAME = "gaming-engagement"
+DEFAULT_EXPERIMENT = "gaming-engagement"
+
+
+@dataclass(frozen=True)
+class Settings:  # pylint: disable=too-many-instance-attributes
+    """Run-time settings of the platform. Build it with :func:`load_settings`."""
+
+    data_dir: Path = PROJECT_ROOT / "runtime" / "data"
+    storage: str = "local"  # "local" or "s3"
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    mlflow_tracking_uri: str = "http://127.0.0.1:5000"
+    experiment_name: str = DEFAULT_EXPERIMENT
+    model_name: str = DEFAULT_MODEL_NAME
+    model_kind: str = "gradient_boosting"
+    data_path: Path | None = None  # real Kaggle CSV; None = embedded simulator
+    batch_data_path: Path | None = None
+    seed: int = 42
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        """Return a copy with some fields changed."""
+        return replace(self, **changes)
+
+
+def _read_environment(env_file: Path | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)  # the real environment wins over .env
+    return values
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = PROJECT_ROOT / ".env"
+) -> Settings:
+    """Build settings from ``environ`` (default: ``.env`` then the process environment)."""
+    env = dict(environ) if environ is not None else _read_environment(env_file)
+    storage = env.get("STORAGE", "local").strip().lower()
+    if storage not in {"local", "s3"}:
+        raise ValueError(f"STORAGE must be 'local' or 's3', got {storage!r}")
+    if storage == "s3" and not env.get("S3_BUCKET"):
+        raise ValueError("STORAGE=s3 needs S3_BUCKET to be set")
+    return Settings(
+        data_dir=Path(env.get("DATA_DIR", str(PROJECT_ROOT / "runtime" / "data"))).expanduser(),
+        storage=storage,
+        s3_bucket=env.get("S3_BUCKET", ""),
+        s3_prefix=env.get("S3_PREFIX", "").strip("/"),
+        s3_endpoint_url=env.get("S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL") or None,
+        aws_region=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000"),
+        experiment_name=env.get("MLFLOW_EXPERIMENT_NAME", DEFAULT_EXPERIMENT),
+        model_name=env.get("MODEL_NAME", DEFAULT_MODEL_NAME),
+        model_kind=env.get("MODEL_KIND", "gradient_boosting"),
+        data_path=_optional_path(env.get("DATA_PATH")),
+        batch_data_path=_optional_path(env.get("BATCH_DATA_PATH")),
+        seed=int(env.get("SEED", "42")),
+    )

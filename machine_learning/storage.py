@@ -1,0 +1,211 @@
+"""Storage: one small interface, a local-folder backend (default) and an S3 backend (boto3).
+
+Writes are atomic: a local write goes to a temporary file in the same folder and is renamed
+into place; an S3 object becomes visible only when its upload completes. Keys are '/'-separated
+relative paths; :mod:`machine_learning.layout` says which key holds what.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from machine_learning.config import Settings
+
+
+class StorageError(RuntimeError):
+    """A key that cannot be read or written (the message names it)."""
+
+
+class Storage(Protocol):
+    """What every backend provides."""
+
+    def read_bytes(self, key: str) -> bytes:
+        """The object's content; :class:`StorageError` when absent."""
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Write the object atomically (replacing any previous content)."""
+
+    def exists(self, key: str) -> bool:
+        """Whether the object exists."""
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """Sorted keys under ``prefix``."""
+
+    def delete(self, key: str) -> None:
+        """Remove the object if present."""
+
+    def uri(self, key: str) -> str:
+        """Where the object lives, for people and for tools that take a URI."""
+
+
+def _check_key(key: str) -> str:
+    clean = key.strip("/")
+    if not clean or any(part in {"", ".", ".."} for part in clean.split("/")):
+        raise StorageError(f"invalid storage key {key!r}")
+    return clean
+
+
+class LocalStorage:
+    """Objects as files under a root folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    def read_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError as error:
+            raise StorageError(f"no object '{key}' in {self.root}") from error
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        if not self.root.exists():
+            return []
+        keys = (
+            path.relative_to(self.root).as_posix()
+            for path in self.root.rglob("*")
+            if path.is_file() and not path.name.startswith(".")
+        )
+        return sorted(k for k in keys if k.startswith(prefix.strip("/")))
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def uri(self, key: str) -> str:
+        return str(self._path(key))
+
+
+class S3Storage:
+    """Objects in an S3 bucket under an optional prefix (any S3-compatible endpoint)."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        client=None,
+    ) -> None:
+        if client is None:
+            import boto3  # pylint: disable=import-outside-toplevel
+
+            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+
+    def _key(self, key: str) -> str:
+        key = _check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except self.client.exceptions.NoSuchKey as error:
+            raise StorageError(f"no object '{key}' in s3://{self.bucket}/{self.prefix}") from error
+        return response["Body"].read()
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        # upload_fileobj switches to multipart for large objects; either way S3 shows the
+        # object only once the upload has completed.
+        self.client.upload_fileobj(io.BytesIO(data), self.bucket, self._key(key))
+
+    def exists(self, key: str) -> bool:
+        response = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self._key(key), MaxKeys=1)
+        return any(item["Key"] == self._key(key) for item in response.get("Contents", []))
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        full_prefix = f"{self.prefix}/" if self.prefix else ""
+        paginator = self.client.get_paginator("list_objects_v2")
+        keys = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix + prefix.strip("/")):
+            keys.extend(item["Key"][len(full_prefix) :] for item in page.get("Contents", []))
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+
+def storage_from_settings(settings: Settings) -> Storage:
+    """The backend that ``settings`` select."""
+    if settings.storage == "s3":
+        return S3Storage(
+            settings.s3_bucket, settings.s3_prefix, settings.s3_endpoint_url, settings.aws_region
+        )
+    return LocalStorage(settings.data_dir)
+
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells a spreadsheet would execute (``=cmd|...``) with a quote."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or str(safe[column].dtype) == "string":
+            text = safe[column].astype("string")
+            risky = text.str.startswith(_FORMULA_PREFIXES).fillna(False)
+            # A plain negative number is not a formula.
+            risky &= pd.to_numeric(text, errors="coerce").isna()
+            safe[column] = text.where(~risky, "'" + text)
+    return safe
+
+
+def write_csv(storage: Storage, key: str, frame: pd.DataFrame) -> str:
+    """Write ``frame`` as CSV (formula-like text neutralised) and return its URI."""
+    storage.write_bytes(key, neutralise_formulas(frame).to_csv(index=False).encode("utf-8"))
+    return storage.uri(key)
+
+
+def read_csv(storage: Storage, key: str, as_text: bool = False) -> pd.DataFrame:
+    """Read a CSV object (``as_text``: every column as string, for validation)."""
+    data = storage.read_bytes(key)
+    return read_csv_bytes(data, as_text=as_text, source=storage.uri(key))
+
+
+def read_csv_bytes(data: bytes, as_text: bool = False, source: str = "input") -> pd.DataFrame:
+    """Parse CSV bytes; a file that is empty or not UTF-8 raises a clear :class:`StorageError`."""
+    if not data.strip():
+        raise StorageError(f"{source} is empty (no header, no rows)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise StorageError(
+            f"{source} is not UTF-8 text (byte {error.start}: {data[error.start:error.start + 1]!r})"
+        ) from error
+    return pd.read_csv(io.StringIO(text), dtype=str if as_text else None, keep_default_na=not as_text)
+
+
+def write_json(storage: Storage, key: str, payload: str) -> str:
+    """Write a JSON document and return its URI."""
+    storage.write_bytes(key, payload.encode("utf-8"))
+    return storage.uri(key)
