@@ -45,7 +45,10 @@ def simulate(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line."),
 ) -> None:
     """Generate simulated players in the Kaggle schema."""
-    from machine_learning.storage import LocalStorage, write_csv  # pylint: disable=import-outside-toplevel
+    from machine_learning.storage import (  # pylint: disable=import-outside-toplevel
+        LocalStorage,
+        write_csv,
+    )
 
     frame = simulator.simulate_players(players, seed=seed, drift=drift)
     if not labels:
@@ -62,7 +65,9 @@ def train(
         None, "--data", help="Labelled players CSV (default: DATA_PATH, else simulated players)."
     ),
     model: str = typer.Option(
-        training.GRADIENT_BOOSTING, "--model", help=f"Model kind: {' | '.join(training.MODEL_KINDS)}."
+        training.GRADIENT_BOOSTING,
+        "--model",
+        help=f"Model kind: {' | '.join(training.MODEL_KINDS)}.",
     ),
     alias: str = typer.Option(registry.CANDIDATE, help="Registry alias to set on the new version."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line."),
@@ -82,7 +87,12 @@ def train(
         kind=model,
         alias=alias,
     )
-    summary = {**result.as_dict(), **prepared.summary, "train_rows": len(train_set), "test_rows": len(test_set)}
+    summary = {
+        **result.as_dict(),
+        **prepared.summary,
+        "train_rows": len(train_set),
+        "test_rows": len(test_set),
+    }
     lines = [
         f"trained {model} on {len(train_set)} rows, tested on {len(test_set)} "
         f"({prepared.summary['rejected']} rows rejected)",
@@ -104,11 +114,16 @@ def evaluate(
     from machine_learning import data_sources, jobs  # pylint: disable=import-outside-toplevel
 
     settings = load_settings()
+    raw = data_sources.read_players_csv(data)  # a bad file fails before contacting MLflow
     uri = model_uri or registry.model_uri(settings.model_name, registry.PRODUCTION)
     model = registry.load_model(settings.mlflow_tracking_uri, uri)
-    evaluation, rejected = jobs.evaluate_model(model, data_sources.read_players_csv(data))
+    evaluation, rejected = jobs.evaluate_model(model, raw)
     summary = {"model_uri": uri, "metrics": evaluation.metrics, "rejected": rejected}
-    _emit(summary, as_json, [f"{uri} on {data} ({rejected} rows rejected):", *_metric_lines(evaluation.metrics)])
+    _emit(
+        summary,
+        as_json,
+        [f"{uri} on {data} ({rejected} rows rejected):", *_metric_lines(evaluation.metrics)],
+    )
 
 
 @app.command()
@@ -163,7 +178,14 @@ def promote(
     settings = load_settings()
     client = registry.client_for(settings.mlflow_tracking_uri)
     chosen = (
-        next((v for v in registry.list_versions(client, settings.model_name) if v.version == version), None)
+        next(
+            (
+                v
+                for v in registry.list_versions(client, settings.model_name)
+                if v.version == version
+            ),
+            None,
+        )
         if version
         else registry.best_version(client, settings.model_name, metric)
     )
@@ -171,8 +193,60 @@ def promote(
         raise registry.RegistryError(f"model '{settings.model_name}' has no version {version}")
     for name in alias:
         registry.set_alias(client, settings.model_name, name, chosen.version)
-    summary = {"model_name": chosen.name, "model_version": chosen.version, "aliases": list(alias), "metrics": chosen.metrics}
+    summary = {
+        "model_name": chosen.name,
+        "model_version": chosen.version,
+        "aliases": list(alias),
+        "metrics": chosen.metrics,
+    }
     _emit(summary, as_json, [f"{chosen.name} version {chosen.version} is now {', '.join(alias)}"])
+
+
+@app.command()
+def up(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line.")
+) -> None:
+    """Start the local servers (MLflow on 127.0.0.1) unless they already run."""
+    from machine_learning import local_platform  # pylint: disable=import-outside-toplevel
+
+    states = local_platform.start_platform(load_settings())
+    _emit(
+        {"services": [vars(s) for s in states]},
+        as_json,
+        [
+            f"{s.name:<8} {'up' if s.running else 'DOWN':<5} {s.url}  (pid {s.pid}, log {s.log})"
+            for s in states
+        ],
+    )
+
+
+@app.command()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line.")
+) -> None:
+    """Say which local servers run."""
+    from machine_learning import local_platform  # pylint: disable=import-outside-toplevel
+
+    states = local_platform.platform_status(load_settings())
+    lines = [
+        f"{s.name:<8} {'up' if s.running else 'DOWN':<5} {s.url}  (pid {s.pid})" for s in states
+    ]
+    _emit({"services": [vars(s) for s in states]}, as_json, lines or ["nothing runs"])
+
+
+@app.command()
+def down(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line.")
+) -> None:
+    """Stop exactly the local servers that `up` started."""
+    from machine_learning import local_platform  # pylint: disable=import-outside-toplevel
+
+    stopped = local_platform.stop_platform(load_settings())
+    _emit(
+        {"stopped": stopped},
+        as_json,
+        [f"stopped {', '.join(stopped)}" if stopped else "nothing to stop"],
+    )
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -180,11 +254,20 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from mlflow.exceptions import MlflowException
     from requests.exceptions import ConnectionError as RequestsConnectionError
 
+    from machine_learning.services import ServiceError
     from machine_learning.storage import StorageError
     from machine_learning.validation import SchemaError
 
-    return (SchemaError, StorageError, registry.RegistryError, ValueError, MlflowException,
-            RequestsConnectionError, OSError)
+    return (
+        SchemaError,
+        StorageError,
+        registry.RegistryError,
+        ServiceError,
+        ValueError,
+        MlflowException,
+        RequestsConnectionError,
+        OSError,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

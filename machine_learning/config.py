@@ -24,6 +24,7 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     """Run-time settings of the platform. Build it with :func:`load_settings`."""
 
     data_dir: Path = PROJECT_ROOT / "runtime" / "data"
+    runtime_dir: Path = PROJECT_ROOT / "runtime"  # services' state, logs and PID files
     storage: str = "local"  # "local" or "s3"
     s3_bucket: str = ""
     s3_prefix: str = ""
@@ -36,6 +37,9 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     data_path: Path | None = None  # real Kaggle CSV; None = embedded simulator
     batch_data_path: Path | None = None
     seed: int = 42
+    # Mage's variables and database (MAGE_DATA_DIR), kept outside the repository's tracked files.
+    mage_data_dir: Path = PROJECT_ROOT / "runtime" / "mage_data"
+    evidently_workspace: Path = PROJECT_ROOT / "runtime" / "evidently"  # `evidently ui --workspace`
 
     def with_overrides(self, **changes: object) -> "Settings":
         """Return a copy with some fields changed."""
@@ -48,6 +52,24 @@ def _read_environment(env_file: Path | None) -> dict[str, str]:
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update(os.environ)  # the real environment wins over .env
     return values
+
+
+def _project_path(value: str | None, default: Path) -> Path:
+    """A path setting; relative paths are taken from the project root."""
+    if not value:
+        return default
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from error
 
 
 def _optional_path(value: str | None) -> Path | None:
@@ -65,7 +87,8 @@ def load_settings(
     if storage == "s3" and not env.get("S3_BUCKET"):
         raise ValueError("STORAGE=s3 needs S3_BUCKET to be set")
     return Settings(
-        data_dir=Path(env.get("DATA_DIR", str(PROJECT_ROOT / "runtime" / "data"))).expanduser(),
+        data_dir=_project_path(env.get("DATA_DIR"), PROJECT_ROOT / "runtime" / "data"),
+        runtime_dir=_project_path(env.get("RUNTIME_DIR"), PROJECT_ROOT / "runtime"),
         storage=storage,
         s3_bucket=env.get("S3_BUCKET", ""),
         s3_prefix=env.get("S3_PREFIX", "").strip("/"),
@@ -77,5 +100,11 @@ def load_settings(
         model_kind=env.get("MODEL_KIND", "gradient_boosting"),
         data_path=_optional_path(env.get("DATA_PATH")),
         batch_data_path=_optional_path(env.get("BATCH_DATA_PATH")),
-        seed=int(env.get("SEED", "42")),
+        seed=_integer(env, "SEED", 42),
+        mage_data_dir=_project_path(
+            env.get("MAGE_DATA_DIR"), PROJECT_ROOT / "runtime" / "mage_data"
+        ),
+        evidently_workspace=_project_path(
+            env.get("EVIDENTLY_WORKSPACE"), PROJECT_ROOT / "runtime" / "evidently"
+        ),
     )

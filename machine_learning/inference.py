@@ -31,7 +31,10 @@ class ScoredBatch:
 def predict_frame(model, valid: pd.DataFrame) -> pd.DataFrame:
     """Prediction label and class probabilities for validated rows (PlayerID kept when present)."""
     if valid.empty:
-        columns = ([ID_COLUMN] if ID_COLUMN in valid else []) + [PREDICTION_COLUMN, *PROBABILITY_COLUMNS]
+        columns = ([ID_COLUMN] if ID_COLUMN in valid else []) + [
+            PREDICTION_COLUMN,
+            *PROBABILITY_COLUMNS,
+        ]
         return pd.DataFrame(columns=columns)
     inputs = preprocessing.features(valid)
     probabilities = model.predict_proba(inputs)

@@ -22,7 +22,11 @@ class PreparedPlayers:
     @property
     def summary(self) -> dict[str, int]:
         """rows_in = accepted + rejected."""
-        return {"rows_in": self.rows_in, "accepted": len(self.processed), "rejected": len(self.rejected)}
+        return {
+            "rows_in": self.rows_in,
+            "accepted": len(self.processed),
+            "rejected": len(self.rejected),
+        }
 
 
 def prepare_players(raw: pd.DataFrame) -> PreparedPlayers:
@@ -68,4 +72,3 @@ def evaluate_model(model, raw: pd.DataFrame) -> tuple[training.Evaluation, int]:
     if prepared.processed.empty:
         raise ValueError("no valid labelled players to evaluate on")
     return training.evaluate(model, prepared.processed), len(prepared.rejected)
-

@@ -1,15 +1,15 @@
 """The storage layout: which key holds what. Dates are ISO ``YYYY-MM-DD``.
 
-    raw/players.csv                              raw labelled players (training input)
-    processed/players.csv                        validated, cleaned, labelled players
-    features/players.csv                         player features (PlayerID + features)
-    rejected/<stage>/<date>.csv                  rejected rows with their reasons
-    batch/<date>/players.csv                     the day's players to score
-    predictions/<date>/predictions.csv           the day's predictions
-    labels/<date>/labels.csv                     true labels revealed for a day's players
-    monitoring/reference/reference.csv           reference data (train + test sets, with predictions)
-    monitoring/current/<date>/current.csv        the day's inputs with predictions
-    reports/<date>/<name>.json|.html             monitoring results and reports
+raw/players.csv                              raw labelled players (training input)
+processed/players.csv                        validated, cleaned, labelled players
+features/players.csv                         player features (PlayerID + features)
+rejected/<stage>/<date>.csv                  rejected rows with their reasons
+batch/<date>/players.csv                     the day's players to score
+predictions/<date>/predictions.csv           the day's predictions
+labels/<date>/labels.csv                     true labels revealed for a day's players
+monitoring/reference/reference.csv           reference data (train + test sets, with predictions)
+monitoring/current/<date>/current.csv        the day's inputs with predictions
+reports/<date>/<name>.json|.html             monitoring results and reports
 """
 
 from __future__ import annotations

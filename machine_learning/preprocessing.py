@@ -67,9 +67,7 @@ def player_features(frame: pd.DataFrame) -> pd.DataFrame:
 
 def build_preprocessor() -> ColumnTransformer:
     """Mean-imputed scaled numbers; most-frequent-imputed one-hot categories (unseen tolerated)."""
-    numeric = Pipeline(
-        [("imputer", SimpleImputer(strategy="mean")), ("scaler", StandardScaler())]
-    )
+    numeric = Pipeline([("imputer", SimpleImputer(strategy="mean")), ("scaler", StandardScaler())])
     categorical = Pipeline(
         [
             ("imputer", SimpleImputer(strategy="most_frequent")),

@@ -14,6 +14,9 @@ PRODUCTION = "production"
 BEST = "best"
 
 
+_NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
+
+
 class RegistryError(RuntimeError):
     """The registry has no such model, version or alias (the message says how to fix it)."""
 
@@ -61,6 +64,8 @@ def version_by_alias(client: MlflowClient, name: str, alias: str) -> VersionInfo
     try:
         version = client.get_model_version_by_alias(name, alias)
     except MlflowException as error:
+        if error.error_code not in _NOT_FOUND_CODES:
+            raise  # e.g. the server is unreachable: say that, not "no such alias"
         raise RegistryError(
             f"the registry at {client.tracking_uri} has no model '{name}' with alias '{alias}'. "
             f"Train a model (gaming-mlops train) and promote one "

@@ -21,6 +21,15 @@ from machine_learning.config import PROJECT_ROOT
 
 SERVERS_VENV = PROJECT_ROOT / ".venv-servers"
 HOST = "127.0.0.1"
+# Client-side MLflow state that a server must not inherit (mlflow.set_experiment exports
+# MLFLOW_EXPERIMENT_ID, and a server that sees it validates requests against it).
+_CLIENT_ONLY_VARIABLES = (
+    "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_RUN_ID",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+)
 
 
 class ServiceError(RuntimeError):
@@ -43,21 +52,25 @@ class ManagedProcess:
 
     def stop(self, timeout: float = 15.0) -> None:
         """End the process group we started (TERM, then KILL after ``timeout``)."""
-        stop_process_group(self.pid, timeout)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
+        stop_process_group(self.pid, timeout, self.process)
 
 
-def stop_process_group(pgid: int, timeout: float = 15.0) -> None:
-    """Send TERM to a process group we started, then KILL if it is still there."""
+def stop_process_group(
+    pgid: int, timeout: float = 15.0, leader: subprocess.Popen | None = None
+) -> None:
+    """Send TERM to a process group we started, then KILL if it is still there.
+
+    ``leader`` is our own child (if we have it): it is reaped so that its zombie does not
+    keep the group alive.
+    """
     try:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if leader is not None:
+            leader.poll()
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
@@ -67,6 +80,8 @@ def stop_process_group(pgid: int, timeout: float = 15.0) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    if leader is not None:
+        leader.wait(timeout=5)
 
 
 def free_port() -> int:
@@ -94,6 +109,11 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = N
     raise ServiceError(f"{url} did not answer within {timeout:.0f} s ({last_error})")
 
 
+def _server_environment(extra: Mapping[str, str] | None) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if k not in _CLIENT_ONLY_VARIABLES}
+    return {**inherited, **(extra or {})}
+
+
 def start_process(  # pylint: disable=too-many-arguments
     name: str,
     command: Sequence[str],
@@ -111,7 +131,7 @@ def start_process(  # pylint: disable=too-many-arguments
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            env=_server_environment(env),
             start_new_session=True,
         )
     managed = ManagedProcess(name=name, process=process, url=base_url, log_path=log_path)

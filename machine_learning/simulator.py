@@ -119,7 +119,9 @@ def scenario(name: str) -> Scenario:
     try:
         return SCENARIOS[name]
     except KeyError as error:
-        raise ValueError(f"unknown drift scenario {name!r}; known: {', '.join(SCENARIOS)}") from error
+        raise ValueError(
+            f"unknown drift scenario {name!r}; known: {', '.join(SCENARIOS)}"
+        ) from error
 
 
 def _categorical(rng: np.random.Generator, shares: dict[str, float], n: int) -> np.ndarray:
@@ -132,7 +134,9 @@ def engagement_labels(
     frame: pd.DataFrame, rng: np.random.Generator, threshold_factor: float = 1.0
 ) -> pd.Series:
     """True engagement levels of players (with the calibrated label noise)."""
-    minutes = frame["SessionsPerWeek"].to_numpy(float) * frame["AvgSessionDurationMinutes"].to_numpy(float)
+    minutes = frame["SessionsPerWeek"].to_numpy(float) * frame[
+        "AvgSessionDurationMinutes"
+    ].to_numpy(float)
     level = frame["PlayerLevel"].to_numpy(float)
     achievements = frame["AchievementsUnlocked"].to_numpy(float)
     low = minutes + 1.5 * level + 3.0 * achievements < LOW_THRESHOLD * threshold_factor
@@ -140,7 +144,9 @@ def engagement_labels(
     codes = np.where(low, 0, np.where(high, 2, 1))
     noisy = rng.random(len(frame)) < LABEL_NOISE
     codes = np.where(noisy, rng.integers(0, len(CLASS_LABELS), len(frame)), codes)
-    return pd.Series(np.array(CLASS_LABELS, dtype=object)[codes], index=frame.index, name=TARGET_COLUMN)
+    return pd.Series(
+        np.array(CLASS_LABELS, dtype=object)[codes], index=frame.index, name=TARGET_COLUMN
+    )
 
 
 def simulate_players(

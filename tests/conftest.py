@@ -68,7 +68,9 @@ def monkeypatch_session():
 def s3_bucket(moto_server) -> str:
     """A fresh bucket on the moto server."""
     name = f"test-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1").create_bucket(Bucket=name)
+    boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1").create_bucket(
+        Bucket=name
+    )
     return name
 
 
@@ -84,7 +86,9 @@ def mlflow_server(tmp_path_factory):
 def mlflow_server_s3(tmp_path_factory, moto_server):
     """A real MLflow tracking server whose artifacts live in a bucket of the moto S3 server."""
     bucket = f"mlflow-{uuid.uuid4().hex[:8]}"
-    boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1").create_bucket(Bucket=bucket)
+    boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1").create_bucket(
+        Bucket=bucket
+    )
     server = services.start_mlflow_server(
         tmp_path_factory.mktemp("mlflow-s3"),
         artifacts_destination=f"s3://{bucket}/artifacts",
