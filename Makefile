@@ -84,3 +84,90 @@ stop: ## Stop exactly what `make run` started
 
 status: ## Say what runs
 	$(GM) status
+
+# ------------------------------------------------------------------------------ deployment
+# Containers (need a Docker engine with Compose v2) and Terraform (needs AWS credentials).
+# The tested path is the local one above; `make deployment-tests` verifies all of this statically.
+COMPOSE ?= docker compose
+TF ?= terraform
+IMAGE_TAG ?=
+AWS_REGION ?= us-east-1
+PROJECT_NAME ?= gaming-engagement
+DEPLOY_IMAGES := mage mlflow evidently prediction
+CHECKOV_VENV := runtime/checkov
+
+.PHONY: compose-up compose-down compose-config deployment-tests terraform-fmt terraform-validate \
+        checkov deploy-dev destroy-dev deploy-ecr destroy-ecr images-build images-push \
+        deploy-prod destroy-prod
+
+compose-up: ## docker-compose stack: Mage, Postgres, MLflow, Evidently UI, prediction, MinIO (needs .env)
+	@test -f .env || { echo "copy .env.example to .env and set the passwords first"; exit 1; }
+	$(COMPOSE) up --build --detach --wait
+	@echo "Mage http://127.0.0.1:6789  MLflow http://127.0.0.1:5000  Evidently http://127.0.0.1:8001  prediction http://127.0.0.1:8080  MinIO http://127.0.0.1:9001"
+
+compose-down: ## Stop the docker-compose stack (volumes are kept; `docker compose down -v` deletes them)
+	$(COMPOSE) down
+
+compose-config: ## Validate docker-compose.yml with .env (Docker Compose v2, no engine needed)
+	$(COMPOSE) config --quiet
+
+deployment-tests: setup-app ## Static checks of docker/, docker-compose.yml and infrastructure/ (fast)
+	$(PY) -m pytest tests/deployment -q
+
+terraform-fmt: ## Format the Terraform files
+	$(TF) fmt -recursive infrastructure
+
+terraform-validate: ## terraform init (downloads providers: needs internet) + validate, every stack
+	@for stack in aws_dev aws_ecr aws_prod; do \
+	  echo "== $$stack"; \
+	  $(TF) -chdir=infrastructure/$$stack init -backend=false -input=false >/dev/null && \
+	  $(TF) -chdir=infrastructure/$$stack validate || exit 1; \
+	done
+
+$(CHECKOV_VENV)/.installed: infrastructure/requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install $(PIP_QUIET) -r infrastructure/requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed ## Checkov over infrastructure/ and docker/ (own venv: it pins an older boto3)
+	$(CHECKOV_VENV)/bin/checkov --directory infrastructure --framework terraform --skip-download --compact --quiet
+	$(CHECKOV_VENV)/bin/checkov --directory docker --framework dockerfile --skip-download --compact --quiet
+
+deploy-dev: ## AWS dev: the S3 bucket for the local stack (terraform apply, asks first)
+	$(TF) -chdir=infrastructure/aws_dev init -input=false
+	$(TF) -chdir=infrastructure/aws_dev apply -var aws_region=$(AWS_REGION) -var project=$(PROJECT_NAME)
+
+destroy-dev: ## Destroy the AWS dev bucket (it must be empty unless force_destroy=true)
+	$(TF) -chdir=infrastructure/aws_dev destroy -var aws_region=$(AWS_REGION) -var project=$(PROJECT_NAME)
+
+deploy-ecr: ## AWS: one ECR repository per image
+	$(TF) -chdir=infrastructure/aws_ecr init -input=false
+	$(TF) -chdir=infrastructure/aws_ecr apply -var aws_region=$(AWS_REGION) -var project=$(PROJECT_NAME)
+
+destroy-ecr: ## Destroy the ECR repositories
+	$(TF) -chdir=infrastructure/aws_ecr destroy -var aws_region=$(AWS_REGION) -var project=$(PROJECT_NAME)
+
+images-build: ## Build the four images, tagged IMAGE_TAG (e.g. IMAGE_TAG=$$(git rev-parse --short HEAD))
+	@test -n "$(IMAGE_TAG)" || { echo "set IMAGE_TAG (a commit, never latest)"; exit 1; }
+	@for image in $(DEPLOY_IMAGES); do \
+	  docker build -f docker/$$image/Dockerfile -t $(PROJECT_NAME)/$$image:$(IMAGE_TAG) . || exit 1; \
+	done
+
+images-push: images-build ## Build, log in to ECR and push the four images (IMAGE_TAG=...)
+	@registry=$$($(TF) -chdir=infrastructure/aws_ecr output -raw registry) && \
+	aws ecr get-login-password --region $(AWS_REGION) | docker login --username AWS --password-stdin $$registry && \
+	for image in $(DEPLOY_IMAGES); do \
+	  docker tag $(PROJECT_NAME)/$$image:$(IMAGE_TAG) $$registry/$(PROJECT_NAME)/$$image:$(IMAGE_TAG) && \
+	  docker push $$registry/$(PROJECT_NAME)/$$image:$(IMAGE_TAG) || exit 1; \
+	done
+
+deploy-prod: ## AWS prod: VPC, ECS Fargate, RDS, ALB... (IMAGE_TAG=...; terraform.tfvars for the rest)
+	@test -n "$(IMAGE_TAG)" || { echo "set IMAGE_TAG to the tag you pushed"; exit 1; }
+	$(TF) -chdir=infrastructure/aws_prod init -input=false
+	$(TF) -chdir=infrastructure/aws_prod apply -var image_tag=$(IMAGE_TAG)
+
+destroy-prod: ## Destroy AWS prod: lifts deletion protection first (asks before each step)
+	$(TF) -chdir=infrastructure/aws_prod apply -var image_tag=$${IMAGE_TAG:-unused} -var deletion_protection=false \
+	  -target=aws_db_instance.postgres -target=aws_lb.this
+	$(TF) -chdir=infrastructure/aws_prod destroy -var image_tag=$${IMAGE_TAG:-unused}
