@@ -249,6 +249,15 @@ def down(
     )
 
 
+from machine_learning.monitoring.cli import (  # noqa: E402  pylint: disable=wrong-import-position
+    monitor_command,
+    report_command,
+)
+
+app.command("monitor")(monitor_command)
+app.command("report")(report_command)
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     # pylint: disable=import-outside-toplevel
     from mlflow.exceptions import MlflowException
