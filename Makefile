@@ -53,7 +53,7 @@ quality-checks: setup-app ## isort, black and pylint (must pass before every com
 	$(VENV)/bin/isort --check-only --diff $(CODE)
 	$(VENV)/bin/black --check $(CODE)
 	$(VENV)/bin/pylint machine_learning benchmarks mlops
-	$(VENV)/bin/pylint tests --disable=missing-function-docstring,redefined-outer-name,protected-access,import-outside-toplevel
+	$(VENV)/bin/pylint tests --disable=missing-function-docstring,redefined-outer-name,protected-access,import-outside-toplevel,import-error  # helper modules beside the tests are on pytest's path, not pylint's
 
 format: setup-app ## Apply isort and black
 	$(VENV)/bin/isort $(CODE)
@@ -65,19 +65,23 @@ bench: setup ## Run every benchmark script in benchmarks/ and print the figures
 clean-runtime: ## Delete run-time state (runtime/: data, MLflow, Mage, logs)
 	rm -rf runtime
 
-RUN_DIR := runtime/run
 GM := $(VENV)/bin/gaming-mlops
 
-.PHONY: run stop status
-run: setup ## Main job: start MLflow locally, train on simulated players (or DATA_PATH), promote, score a batch
+.PHONY: run stop status pipelines mage
+run: setup ## Main job: start MLflow on 127.0.0.1, run the daily/weekly sequence through Mage (simulated players, or DATA_PATH)
 	$(GM) up
-	$(GM) simulate --players 30025 --seed 42 --out $(RUN_DIR)/training_players.csv
-	$(GM) train --data $${DATA_PATH:-$(RUN_DIR)/training_players.csv} --model $${MODEL_KIND:-gradient_boosting}
-	$(GM) promote
-	$(GM) simulate --players 10000 --seed 7 --no-labels --out $(RUN_DIR)/batch_players.csv
-	$(GM) predict --input $${BATCH_DATA_PATH:-$(RUN_DIR)/batch_players.csv} --output $(RUN_DIR)/predictions.csv
+	$(GM) pipelines
 	$(GM) status
-	@echo "MLflow UI: $${MLFLOW_TRACKING_URI:-http://127.0.0.1:5000}   predictions: $(RUN_DIR)/predictions.csv   stop with: make stop"
+	@echo "MLflow UI: $${MLFLOW_TRACKING_URI:-http://127.0.0.1:5000}   storage: $${DATA_DIR:-runtime/data}   stop with: make stop"
+
+pipelines: setup ## Run the sequence through Mage again (prepare, train, select, batch inference, monitor, reports)
+	$(GM) up
+	$(GM) pipelines
+
+mage: setup ## Start the Mage UI/API on 127.0.0.1:6789 (needs DEFAULT_OWNER_PASSWORD, not "admin")
+	@test -n "$${DEFAULT_OWNER_PASSWORD}" -a "$${DEFAULT_OWNER_PASSWORD}" != "admin" || { echo "set DEFAULT_OWNER_PASSWORD (and DEFAULT_OWNER_EMAIL) first"; exit 1; }
+	MAGE_DATA_DIR=$${MAGE_DATA_DIR:-runtime/mage_data} SCHEDULER_TRIGGER_INTERVAL=1 REQUIRE_USER_AUTHENTICATION=1 \
+		$(PY) -m machine_learning.mage_server start mlops --host 127.0.0.1 --port 6789
 
 stop: ## Stop exactly what `make run` started
 	$(GM) down

@@ -15,7 +15,7 @@ import click
 import typer
 
 from machine_learning import registry, simulator, training
-from machine_learning.config import load_settings
+from machine_learning.config import apply_mlflow_client_settings, load_settings
 
 app = typer.Typer(
     add_completion=False,
@@ -96,7 +96,8 @@ def train(
     lines = [
         f"trained {model} on {len(train_set)} rows, tested on {len(test_set)} "
         f"({prepared.summary['rejected']} rows rejected)",
-        f"registered {result.model_name} version {result.model_version} as '{alias}' (run {result.run_id})",
+        f"registered {result.model_name} version {result.model_version} as '{alias}' "
+        f"(run {result.run_id})",
         *_metric_lines(result.metrics),
     ]
     _emit(summary, as_json, lines)
@@ -158,7 +159,8 @@ def predict(
         summary,
         as_json,
         [
-            f"rows in {counts['rows_in']}: predicted {counts['predicted']}, rejected {counts['rejected']}",
+            f"rows in {counts['rows_in']}: predicted {counts['predicted']}, "
+            f"rejected {counts['rejected']}",
             f"predictions: {output}",
             f"rejects: {rejects}",
         ],
@@ -249,6 +251,13 @@ def down(
     )
 
 
+from machine_learning.sequence import (  # noqa: E402  pylint: disable=wrong-import-position
+    run_pipelines_command,
+)
+
+app.command("pipelines")(run_pipelines_command)
+
+
 from machine_learning.monitoring.cli import (  # noqa: E402  pylint: disable=wrong-import-position
     monitor_command,
     report_command,
@@ -256,6 +265,13 @@ from machine_learning.monitoring.cli import (  # noqa: E402  pylint: disable=wro
 
 app.command("monitor")(monitor_command)
 app.command("report")(report_command)
+
+
+from machine_learning.serving.cli import (  # noqa: E402  pylint: disable=wrong-import-position
+    serve_command,
+)
+
+app.command("serve")(serve_command)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -282,7 +298,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command; report a user's mistake as one line on stderr."""
     try:
-        app(args=argv, standalone_mode=False)
+        apply_mlflow_client_settings(load_settings())
+        # Without standalone mode, click returns the code of a typer.Exit instead of raising it.
+        code = app(args=argv, standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.ClickException as error:
@@ -295,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         typer.echo(f"error: {message}", err=True)
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def run() -> None:

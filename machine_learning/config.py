@@ -6,6 +6,7 @@ Every other module takes a :class:`Settings` (or plain arguments) instead of rea
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +41,16 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     # Mage's variables and database (MAGE_DATA_DIR), kept outside the repository's tracked files.
     mage_data_dir: Path = PROJECT_ROOT / "runtime" / "mage_data"
     evidently_workspace: Path = PROJECT_ROOT / "runtime" / "evidently"  # `evidently ui --workspace`
+    # Online prediction service (`gaming-mlops serve`).
+    service_host: str = "127.0.0.1"
+    service_port: int = 8080
+    service_model_alias: str = "production"
+    service_poll_seconds: float = 10.0  # how often the registry alias is checked
+    service_max_body_bytes: int = 1_048_576  # larger request bodies get HTTP 413
+
+    # MLflow client's HTTP policy: MLflow's own default retries for minutes when the server is down.
+    mlflow_http_retries: int = 2
+    mlflow_http_timeout: int = 30
 
     def with_overrides(self, **changes: object) -> "Settings":
         """Return a copy with some fields changed."""
@@ -72,6 +83,19 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {value!r}") from error
 
 
+def _positive_number(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a number, got {value!r}") from error
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"{name} must be a finite number greater than 0, got {value!r}")
+    return number
+
+
 def _optional_path(value: str | None) -> Path | None:
     return Path(value).expanduser() if value else None
 
@@ -101,10 +125,23 @@ def load_settings(
         data_path=_optional_path(env.get("DATA_PATH")),
         batch_data_path=_optional_path(env.get("BATCH_DATA_PATH")),
         seed=_integer(env, "SEED", 42),
+        mlflow_http_retries=_integer(env, "MLFLOW_HTTP_REQUEST_MAX_RETRIES", 2),
+        mlflow_http_timeout=_integer(env, "MLFLOW_HTTP_REQUEST_TIMEOUT", 30),
         mage_data_dir=_project_path(
             env.get("MAGE_DATA_DIR"), PROJECT_ROOT / "runtime" / "mage_data"
         ),
         evidently_workspace=_project_path(
             env.get("EVIDENTLY_WORKSPACE"), PROJECT_ROOT / "runtime" / "evidently"
         ),
+        service_host=env.get("SERVICE_HOST", "127.0.0.1").strip() or "127.0.0.1",
+        service_port=_integer(env, "SERVICE_PORT", 8080),
+        service_model_alias=env.get("SERVICE_MODEL_ALIAS", "production").strip() or "production",
+        service_poll_seconds=_positive_number(env, "SERVICE_POLL_SECONDS", 10.0),
+        service_max_body_bytes=int(_positive_number(env, "SERVICE_MAX_BODY_BYTES", 1_048_576)),
     )
+
+
+def apply_mlflow_client_settings(settings: Settings) -> None:
+    """Give MLflow's client (which reads its HTTP policy from the environment) our retry policy."""
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_http_retries)
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_http_timeout)

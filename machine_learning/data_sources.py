@@ -13,7 +13,7 @@ DEFAULT_TRAINING_PLAYERS = 30_025  # the size of the real training file
 
 
 def read_players_csv(path: Path) -> pd.DataFrame:
-    """Read a player CSV as text (validation types it); clear errors for absent or unreadable files."""
+    """Read a player CSV as text (validation types it); clear errors for absent or bad files."""
     path = Path(path)
     if not path.is_file():
         raise StorageError(f"{path}: no such file")

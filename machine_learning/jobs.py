@@ -1,4 +1,4 @@
-"""Composite steps that the CLI and the Mage blocks call: each takes data and settings, returns data."""
+"""Composite steps that the CLI and the pipelines call: they take data and settings, return data."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def train_model(  # pylint: disable=too-many-arguments
     kind: str = training.GRADIENT_BOOSTING,
     params: Mapping[str, Any] | None = None,
     alias: str | None = registry.CANDIDATE,
+    tags: Mapping[str, str] | None = None,
 ) -> tuple[tracking.TrainingResult, pd.DataFrame, pd.DataFrame]:
     """Split, train, track, register as ``alias``; returns the result and the train/test sets."""
     if processed.empty:
@@ -62,6 +63,7 @@ def train_model(  # pylint: disable=too-many-arguments
         kind=kind,
         params=params,
         alias=alias,
+        tags=tags,
     )
     return result, train, test
 

@@ -1,4 +1,4 @@
-"""The reference preprocessing recipe: encodings, features, the sklearn transformer and the split."""
+"""The reference preprocessing recipe: encodings, features, the transformer and the split."""
 
 from __future__ import annotations
 

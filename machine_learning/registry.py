@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
@@ -19,6 +19,15 @@ _NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_F
 
 class RegistryError(RuntimeError):
     """The registry has no such model, version or alias (the message says how to fix it)."""
+
+
+class RegistryUnavailableError(RegistryError):
+    """The tracking server did not answer (down, or unreachable)."""
+
+
+def _is_unreachable(error: MlflowException) -> bool:
+    text = str(error)
+    return any(sign in text for sign in ("Max retries exceeded", "Connection refused", "timed out"))
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,15 @@ def _info(client: MlflowClient, version: ModelVersion) -> VersionInfo:
 def list_versions(client: MlflowClient, name: str) -> list[VersionInfo]:
     """All versions of ``name`` (oldest first); empty when the model does not exist."""
     versions = client.search_model_versions(f"name = '{name}'")
-    return sorted((_info(client, v) for v in versions), key=lambda v: int(v.version))
+    infos = sorted((_info(client, v) for v in versions), key=lambda v: int(v.version))
+    if not infos:
+        return infos
+    # Search results carry no aliases (MLflow 3.x): take them from the registered model.
+    aliases = client.get_registered_model(name).aliases or {}
+    return [
+        replace(v, aliases=tuple(a for a, version in aliases.items() if str(version) == v.version))
+        for v in infos
+    ]
 
 
 def version_by_alias(client: MlflowClient, name: str, alias: str) -> VersionInfo:
@@ -65,7 +82,12 @@ def version_by_alias(client: MlflowClient, name: str, alias: str) -> VersionInfo
         version = client.get_model_version_by_alias(name, alias)
     except MlflowException as error:
         if error.error_code not in _NOT_FOUND_CODES:
-            raise  # e.g. the server is unreachable: say that, not "no such alias"
+            if _is_unreachable(error):
+                raise RegistryUnavailableError(
+                    f"the MLflow server at {client.tracking_uri} does not answer; start it "
+                    "(make run, or gaming-mlops up) or set MLFLOW_TRACKING_URI"
+                ) from error
+            raise
         raise RegistryError(
             f"the registry at {client.tracking_uri} has no model '{name}' with alias '{alias}'. "
             f"Train a model (gaming-mlops train) and promote one "

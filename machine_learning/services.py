@@ -33,7 +33,7 @@ _CLIENT_ONLY_VARIABLES = (
 
 
 class ServiceError(RuntimeError):
-    """A server that did not start or answer its health check (the message says where its log is)."""
+    """A server that did not start or answer its health check (the message names its log)."""
 
 
 @dataclass
@@ -114,7 +114,7 @@ def _server_environment(extra: Mapping[str, str] | None) -> dict[str, str]:
     return {**inherited, **(extra or {})}
 
 
-def start_process(  # pylint: disable=too-many-arguments
+def start_process(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     name: str,
     command: Sequence[str],
     health_url: str,
@@ -151,7 +151,7 @@ def servers_executable(name: str, venv: Path = SERVERS_VENV) -> str:
     return str(path)
 
 
-def start_mlflow_server(  # pylint: disable=too-many-arguments
+def start_mlflow_server(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     state_dir: Path,
     port: int | None = None,
     artifacts_destination: str | None = None,

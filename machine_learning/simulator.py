@@ -184,7 +184,7 @@ def apply_behaviour_drift(frame: pd.DataFrame, chosen: Scenario) -> pd.DataFrame
 
 
 def drift_real_players(frame: pd.DataFrame, name: str, seed: int = 42) -> pd.DataFrame:
-    """Inject a scenario into real players; changed behaviour or meaning relabels them by the rule."""
+    """Inject a scenario into real players (changed behaviour or meaning relabels them)."""
     chosen = scenario(name)
     rng = np.random.default_rng(seed)
     drifted = apply_behaviour_drift(frame, chosen)

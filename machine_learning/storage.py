@@ -10,8 +10,8 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from pathlib import Path
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 import pandas as pd
 

@@ -104,9 +104,7 @@ def train_and_track(  # pylint: disable=too-many-arguments,too-many-locals
         mlflow.log_params(
             {"model_kind": kind, **full_params, "train_rows": len(train), "test_rows": len(test)}
         )
-        mlflow.log_metrics(
-            {**evaluation.metrics, "fit_seconds": fit_seconds}
-        )
+        mlflow.log_metrics({**evaluation.metrics, "fit_seconds": fit_seconds})
         with tempfile.TemporaryDirectory() as folder:
             mlflow.log_artifact(
                 str(confusion_figure(evaluation.confusion, Path(folder) / "confusion_matrix.png"))

@@ -21,7 +21,7 @@ def test_reference_recipe_reaches_090_on_the_batch_file(real_training_file, real
     assert evaluation.metrics["accuracy"] >= 0.90
 
 
-def test_simulator_and_real_data_agree(real_training_file, real_batch_file, players):
+def test_simulator_and_real_data_agree(real_training_file, real_batch_file):
     """A model trained on simulated players scores well on real ones, and vice versa."""
     from machine_learning import simulator  # pylint: disable=import-outside-toplevel
 

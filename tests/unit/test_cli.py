@@ -194,3 +194,16 @@ def test_console_entry_point_exits_with_the_code(capsys, monkeypatch, tmp_path):
     assert done.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_a_command_exit_code_is_the_process_exit_code(monkeypatch):
+    """A command that ends with typer.Exit(code=N) makes the CLI exit with N, not 0."""
+
+    def failing() -> None:
+        raise typer.Exit(code=3)
+
+    monkeypatch.setattr(cli, "app", typer.Typer())
+    cli.app.command("failing")(failing)
+    cli.app.command("other")(lambda: None)
+    assert cli.main(["failing"]) == 3
+    assert cli.main(["other"]) == 0

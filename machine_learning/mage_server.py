@@ -1,0 +1,66 @@
+"""Run Mage's command line (``mage start ...``) with a fix for runs that hang in Mage 0.9.80.
+
+The bug: Mage's process queue starts a worker-pool process when a job is enqueued, and that
+pool exits as soon as it sees an empty queue. ``multiprocessing.Queue.put`` hands the job to a
+feeder thread, so a freshly started pool can see the queue still empty and exit at once; the
+job then stays queued for good (the scheduler believes it is waiting, and nothing re-enqueues
+it). API-triggered runs hung this way in ``running``/``queued`` without ever starting a block.
+
+The fix: the worker pool stays up while idle (one process polling once a second) instead of
+exiting, so a queued job is always picked up. Use ``python -m machine_learning.mage_server start
+mlops --host 127.0.0.1 --port 6789`` instead of ``mage start ...``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+POLL_SECONDS = 0.5
+
+
+def _pending(queue: Any) -> int:
+    try:
+        return queue.qsize()
+    except NotImplementedError:  # macOS: no qsize
+        return 0 if queue.empty() else 1
+
+
+def poll_job_and_execute_forever(
+    queue: Any, size: int, job_dict: Any, redis_client: Any, client_id: str
+) -> None:
+    """Mage's worker-pool loop without its exit when idle (see the module docstring)."""
+    # pylint: disable=import-outside-toplevel
+    from mage_ai.orchestration.queue.process_queue import LIVENESS_TIMEOUT_SECONDS, Worker
+
+    workers: list = []
+    while True:
+        workers = [worker for worker in workers if worker.is_alive()]  # also reaps the finished
+        for _ in range(min(_pending(queue), size - len(workers))):
+            worker = Worker(queue, job_dict)
+            worker.start()
+            workers.append(worker)
+        time.sleep(POLL_SECONDS)
+        if redis_client and client_id:
+            redis_client.set(client_id, "1", ex=LIVENESS_TIMEOUT_SECONDS)
+
+
+def apply_queue_fix() -> None:
+    """Replace Mage's worker-pool loop (looked up at each pool start) with ours."""
+    from mage_ai.orchestration.queue import process_queue  # pylint: disable=import-outside-toplevel
+
+    process_queue.poll_job_and_execute = poll_job_and_execute_forever
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``mage`` with the fix applied (same arguments as Mage's own command)."""
+    apply_queue_fix()
+    from mage_ai.cli.main import app  # pylint: disable=import-outside-toplevel
+
+    sys.argv = ["mage", *(sys.argv[1:] if argv is None else argv)]
+    app()
+
+
+if __name__ == "__main__":
+    main()
