@@ -3,12 +3,13 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 SERVERS_VENV := .venv-servers
+FUZZ_VENV := .venv-fuzz
 PY := $(VENV)/bin/python
 PIP_QUIET := --quiet --disable-pip-version-check
 CODE := machine_learning tests benchmarks mlops
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-app setup-servers setup-browser test unit-tests integration-tests \
+.PHONY: help setup setup-app setup-servers setup-fuzz setup-browser test unit-tests integration-tests \
         e2e-tests quality-checks format bench clean-runtime
 
 help: ## Show the targets
@@ -29,9 +30,17 @@ $(SERVERS_VENV)/.installed: requirements-servers.txt
 	$(SERVERS_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-servers.txt
 	touch $@
 
+$(FUZZ_VENV)/.installed: requirements-fuzz.txt
+	test -x $(FUZZ_VENV)/bin/python || $(PYTHON) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
+	$(FUZZ_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-fuzz.txt
+	$(FUZZ_VENV)/bin/python -m pip check
+	touch $@
+
 setup-app: $(VENV)/.installed ## Create the application environment (.venv)
 setup-servers: $(SERVERS_VENV)/.installed ## Create the servers' environment (.venv-servers: MLflow, moto)
-setup: setup-app setup-servers ## Create both environments from nothing
+setup-fuzz: $(FUZZ_VENV)/.installed ## Create the fuzzing environment (.venv-fuzz: Schemathesis CLI)
+setup: setup-app setup-servers setup-fuzz ## Create the environments from nothing
 
 setup-browser: ## Install headless Chromium from Debian's packages (browser tests)
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }

@@ -7,7 +7,9 @@ aliased 'production'. Both servers run on 127.0.0.1 with one worker; one keep-al
 requests, and throughput of 100-record requests, with ratios; then the in-process cost of the
 two engines (ONNX Runtime vs scikit-learn) for context. MLflow's payload is the same records as
 `dataframe_records`; it answers labels only (its pyfunc calls `predict`), this service labels
-and probabilities. Targets (issue 6): p50 <= 1 ms, p99 <= 5 ms, >= 20,000 records/s.
+and probabilities. Then the Mage API-trigger round trip of the same model (online_inference
+pipeline, request to predictions read back through Mage's API) on the first MAGE_ROUNDS single
+records. Targets (issue 6): p50 <= 1 ms, p99 <= 5 ms, >= 20,000 records/s.
 
     .venv/bin/python benchmarks/bench_serving.py      (BENCH_SINGLE=2000 BENCH_BATCHES=300)
 """
@@ -38,6 +40,8 @@ BATCHES = int(os.environ.get("BENCH_BATCHES", "300"))
 BATCH_SIZE = 100
 PLAYERS = 30_025
 BIN = Path(sys.executable).parent
+MAGE_ROUNDS = int(os.environ.get("BENCH_MAGE_ROUNDS", "20"))
+MAGE_BATCHES = int(os.environ.get("BENCH_MAGE_BATCHES", "5"))
 
 
 def _records(count: int, seed: int) -> list[dict]:
@@ -188,6 +192,11 @@ def _run_servers(folder: Path, singles: list[dict], batches: list[list[dict]]):
             results["mlflow models serve"] = _measure(target, singles, batches)
         except (services.ServiceError, RuntimeError) as error:
             print(f"mlflow models serve could not be measured: {error}")
+        mage = _measure_mage(
+            folder, tracking_server.url, name, singles[:MAGE_ROUNDS], batches[:MAGE_BATCHES]
+        )
+        if mage:
+            results["Mage API trigger"] = mage
         import mlflow  # pylint: disable=import-outside-toplevel
 
         mlflow.set_tracking_uri(tracking_server.url)
@@ -196,6 +205,57 @@ def _run_servers(folder: Path, singles: list[dict], batches: list[list[dict]]):
         for process in reversed(started):
             process.stop()
     return results, model
+
+
+def _measure_mage(  # pylint: disable=too-many-locals
+    folder: Path, tracking_uri: str, name: str, records: list[dict], batches: list[list[dict]]
+) -> dict[str, float] | None:
+    """Latency of one-record online-inference requests through Mage's API trigger."""
+    # pylint: disable=import-outside-toplevel
+    import secrets
+
+    from machine_learning import orchestration
+    from machine_learning.mage_api import MageClient
+
+    os.environ.update(
+        {
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            "MODEL_NAME": name,
+            "DATA_DIR": str(folder / "data"),
+            "RUNTIME_DIR": str(folder / "runtime"),
+            "MAGE_DATA_DIR": str(folder / "mage_data"),
+        }
+    )
+    owner = orchestration.OwnerCredentials("bench@example.com", secrets.token_urlsafe(16))
+    try:
+        server = orchestration.start_mage_server(
+            owner, project=orchestration.project_copy(folder), log_path=folder / "mage.log"
+        )
+    except services.ServiceError as error:
+        print(f"Mage API trigger could not be measured: {error}")
+        return None
+    try:
+        client = MageClient(server.url)
+        client.login(owner.email, owner.password)
+        schedule = client.api_trigger("online_inference")
+        client.predict(records[:1], schedule)  # fills the model cache
+        times = []
+        for record in records:
+            started = time.perf_counter()
+            client.predict([record], schedule)
+            times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        for batch in batches:
+            client.predict(batch, schedule)
+        batch_seconds = time.perf_counter() - started
+    finally:
+        server.stop()
+    ordered = sorted(times)
+    return {
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        "records_per_s": sum(len(batch) for batch in batches) / batch_seconds,
+    }
 
 
 def main() -> int:
@@ -212,13 +272,15 @@ def main() -> int:
         results, model = _run_servers(Path(tmp), singles, batches)
     for label, figures in results.items():
         print(_line(label, figures))
-    if len(results) == 2:
-        ours, theirs = results["this service"], results["mlflow models serve"]
-        print(
-            f"ratios (mlflow / this service): p50 {theirs['p50_ms'] / ours['p50_ms']:.1f}x, "
-            f"p99 {theirs['p99_ms'] / ours['p99_ms']:.1f}x, "
-            f"throughput {ours['records_per_s'] / theirs['records_per_s']:.1f}x"
-        )
+    ours = results["this service"]
+    for label in ("mlflow models serve", "Mage API trigger"):
+        if label in results:
+            theirs = results[label]
+            print(
+                f"ratios ({label} / this service): p50 {theirs['p50_ms'] / ours['p50_ms']:.0f}x, "
+                f"p99 {theirs['p99_ms'] / ours['p99_ms']:.0f}x, "
+                f"throughput {ours['records_per_s'] / theirs['records_per_s']:.0f}x"
+            )
     print("in-process engine cost (same model, same records):")
     with threadpool_limits(limits=1):
         print("\n".join(_engine_costs(model, pool)))

@@ -163,7 +163,14 @@ def test_pip_is_upgraded_to_a_pinned_version_before_resolving(images):
 
 
 def test_the_services_start_as_the_stack_expects(images):
-    assert images["mage"].exec_form("CMD")[:3] == ["mage", "start", "/app/mlops"]
+    # Mage starts through the wrapper that fixes its hanging API-triggered runs.
+    assert images["mage"].exec_form("CMD")[:5] == [
+        "python",
+        "-m",
+        "machine_learning.mage_server",
+        "start",
+        "/app/mlops",
+    ]
     assert images["prediction"].exec_form("CMD") == [
         "gaming-mlops",
         "serve",
