@@ -20,7 +20,6 @@ Drift scenarios change how players behave (covariate drift) and/or what behaviou
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -215,8 +214,3 @@ def daily_players(
 def split_labels(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(players without the target, PlayerID + target): labels are revealed later."""
     return frame.drop(columns=[TARGET_COLUMN]), frame[[ID_COLUMN, TARGET_COLUMN]]
-
-
-def day_date(start: dt.date, day_index: int) -> dt.date:
-    """Calendar date of simulated day ``day_index`` (0-based)."""
-    return start + dt.timedelta(days=day_index)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -294,9 +292,3 @@ def test_split_labels_hides_the_target_and_joins_back(players):
     assert list(labels.columns) == [ID_COLUMN, TARGET_COLUMN]
     joined = inputs.merge(labels, on=ID_COLUMN)[list(RAW_COLUMNS)]
     pd.testing.assert_frame_equal(joined, players)
-
-
-def test_day_date_counts_from_the_start():
-    start = dt.date(2024, 12, 30)
-    assert simulator.day_date(start, 0) == start
-    assert simulator.day_date(start, 3) == dt.date(2025, 1, 2)

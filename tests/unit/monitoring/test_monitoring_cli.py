@@ -31,19 +31,24 @@ def _run(capsys, *args: str) -> tuple[int, dict, str]:
     return code, json.loads(out.strip().splitlines()[-1]), out
 
 
-def test_monitor_undrifted_says_no_retraining(files, capsys, tmp_path):
-    code, summary, out = _run(
+def _run_on(capsys, command: str, files, current: str):
+    """``command`` on the reference file and one current file, JSON summary, no HTML."""
+    return _run(
         capsys,
-        "monitor",
+        command,
         "--reference",
         str(files["reference"]),
         "--current",
-        str(files["none"]),
+        str(files[current]),
         "--day",
         DAY,
         "--no-html",
         "--json",
     )
+
+
+def test_monitor_undrifted_says_no_retraining(files, capsys, tmp_path):
+    code, summary, out = _run_on(capsys, "monitor", files, "none")
     assert code == 0
     assert summary["retrain"] is False and summary["reasons"] == []
     assert {"share_of_drifted_columns", "drifted_columns"} <= set(summary)
@@ -55,18 +60,7 @@ def test_monitor_undrifted_says_no_retraining(files, capsys, tmp_path):
 
 
 def test_monitor_drifted_says_retrain_with_reasons(files, capsys):
-    code, summary, out = _run(
-        capsys,
-        "monitor",
-        "--reference",
-        str(files["reference"]),
-        "--current",
-        str(files["longer_sessions"]),
-        "--day",
-        DAY,
-        "--no-html",
-        "--json",
-    )
+    code, summary, out = _run_on(capsys, "monitor", files, "longer_sessions")
     assert code == 0
     assert summary["retrain"] is True
     named = {r["column"] for r in summary["reasons"]}
@@ -76,18 +70,7 @@ def test_monitor_drifted_says_retrain_with_reasons(files, capsys):
 
 
 def test_report_with_labels_adds_true_performance(files, capsys, tmp_path):
-    code, summary, out = _run(
-        capsys,
-        "report",
-        "--reference",
-        str(files["reference"]),
-        "--current",
-        str(files["none"]),
-        "--day",
-        DAY,
-        "--no-html",
-        "--json",
-    )
+    code, summary, out = _run_on(capsys, "report", files, "none")
     assert code == 0
     assert summary["reports"] == [
         "data_quality",
