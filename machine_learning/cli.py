@@ -15,7 +15,7 @@ import click
 import typer
 
 from machine_learning import registry, simulator, training
-from machine_learning.config import apply_mlflow_client_settings, load_settings
+from machine_learning.config import apply_mlflow_client_settings, ensure_mage_owner, load_settings
 
 app = typer.Typer(
     add_completion=False,
@@ -139,22 +139,20 @@ def predict(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line."),
 ) -> None:
-    """Predict every valid row (label and class probabilities); write the rejects with reasons."""
-    # pylint: disable=import-outside-toplevel
-    from machine_learning import data_sources, inference
-    from machine_learning.storage import LocalStorage, write_csv
+    """Predict every valid row (label and class probabilities); write the rejects with reasons.
+
+    The file is read and scored chunk by chunk (any size); both outputs appear complete or not
+    at all, and a bad file fails before the model is loaded."""
+    from machine_learning import inference  # pylint: disable=import-outside-toplevel
 
     settings = load_settings()
-    raw = data_sources.read_players_csv(input_path)
     uri = model_uri or registry.model_uri(settings.model_name, registry.PRODUCTION)
-    model = registry.load_model(settings.mlflow_tracking_uri, uri)
-    scored = inference.score_players(model, raw)
     output = output.resolve()
     rejects = (rejects or output.with_name(output.stem + ".rejects.csv")).resolve()
-    write_csv(LocalStorage(output.parent), output.name, scored.predictions)
-    write_csv(LocalStorage(rejects.parent), rejects.name, scored.rejected)
-    summary = {**scored.summary, "output": str(output), "rejects": str(rejects), "model_uri": uri}
-    counts = scored.summary
+    counts = inference.score_file(
+        lambda: registry.load_model(settings.mlflow_tracking_uri, uri), input_path, output, rejects
+    )
+    summary = {**counts, "output": str(output), "rejects": str(rejects), "model_uri": uri}
     _emit(
         summary,
         as_json,
@@ -208,17 +206,25 @@ def promote(
 def up(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line.")
 ) -> None:
-    """Start the local servers (MLflow on 127.0.0.1) unless they already run."""
+    """Start the local servers on 127.0.0.1 unless they already run: MLflow, the Mage server
+    (owner login from the environment, else generated into .env) and the Evidently UI."""
     from machine_learning import local_platform  # pylint: disable=import-outside-toplevel
 
-    states = local_platform.start_platform(load_settings())
+    generated = ensure_mage_owner()
+    settings = load_settings()
+    states = local_platform.start_platform(settings)
+    lines = [
+        f"{s.name:<9} {'up' if s.running else 'DOWN':<5} {s.url}  (pid {s.pid}, log {s.log})"
+        for s in states
+    ]
+    lines.append(
+        f"Mage login: {settings.mage_owner_email} / password: DEFAULT_OWNER_PASSWORD in "
+        + (".env (generated now)" if generated else "your environment or .env")
+    )
     _emit(
-        {"services": [vars(s) for s in states]},
+        {"services": [s.as_dict() for s in states], "mage_login": settings.mage_owner_email},
         as_json,
-        [
-            f"{s.name:<8} {'up' if s.running else 'DOWN':<5} {s.url}  (pid {s.pid}, log {s.log})"
-            for s in states
-        ],
+        lines,
     )
 
 
@@ -229,11 +235,17 @@ def status(
     """Say which local servers run."""
     from machine_learning import local_platform  # pylint: disable=import-outside-toplevel
 
-    states = local_platform.platform_status(load_settings())
+    settings = load_settings()
+    states = local_platform.platform_status(settings)
     lines = [
-        f"{s.name:<8} {'up' if s.running else 'DOWN':<5} {s.url}  (pid {s.pid})" for s in states
+        f"{s.name:<9} {'up' if s.running else 'DOWN':<5} {s.url}  (pid {s.pid})" for s in states
     ]
-    _emit({"services": [vars(s) for s in states]}, as_json, lines or ["nothing runs"])
+    if any(s.name == "mage" and s.running for s in states):
+        lines.append(
+            f"Mage login: {settings.mage_owner_email} / password: DEFAULT_OWNER_PASSWORD "
+            "in your environment or .env"
+        )
+    _emit({"services": [s.as_dict() for s in states]}, as_json, lines or ["nothing runs"])
 
 
 @app.command()
@@ -323,3 +335,9 @@ def run() -> None:
 
 if __name__ == "__main__":
     run()
+
+from machine_learning.lifecycle_cli import (  # noqa: E402  pylint: disable=wrong-import-position
+    lifecycle_command,
+)
+
+app.command("lifecycle")(lifecycle_command)

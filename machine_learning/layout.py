@@ -7,9 +7,11 @@ rejected/<stage>/<date>.csv                  rejected rows with their reasons
 batch/<date>/players.csv                     the day's players to score
 predictions/<date>/predictions.csv           the day's predictions
 labels/<date>/labels.csv                     true labels revealed for a day's players
+truth/<date>/labels.csv                      a simulated day's labels, held back until revealed
 monitoring/reference/reference.csv           reference data (train + test sets, with predictions)
 monitoring/current/<date>/current.csv        the day's inputs with predictions
 reports/<date>/<name>.json|.html             monitoring results and reports
+lifecycle/<run>/days/<date>.json             a lifecycle run's record of each simulated day
 """
 
 from __future__ import annotations
@@ -54,3 +56,13 @@ def current(day: dt.date | str) -> str:
 def report(day: dt.date | str, name: str, extension: str) -> str:
     """A monitoring result or report of ``day``."""
     return f"reports/{_day(day)}/{name}.{extension.lstrip('.')}"
+
+
+def held_labels(day: dt.date | str) -> str:
+    """True labels of a simulated day, held back until the lifecycle reveals them."""
+    return f"truth/{_day(day)}/labels.csv"
+
+
+def lifecycle_day(run: str, day: dt.date | str) -> str:
+    """A lifecycle run's record of one simulated day."""
+    return f"lifecycle/{run}/days/{_day(day)}.json"

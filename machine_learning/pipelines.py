@@ -17,12 +17,14 @@ Variables (all optional; the pipelines' ``metadata.yaml`` holds the defaults):
     evaluation_days         most recent labelled days that model selection evaluates on
     selection_metric        metric that decides champion/challenger (default: accuracy)
     min_improvement         the candidate must beat production by more than this
+    drift_window_min_rows   labelled rows since drift began that make training use them alone
     records                 online inference: a list of player records (or a JSON string of one)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import time
@@ -63,6 +65,8 @@ MODEL_VERSION_COLUMN = "model_version"
 PROCESSED_SOURCE = "processed"
 HOLDOUT_SOURCE = "processed:test_split"
 SELECTION_REPORT = "model_selection"
+DECISION_REPORT = "monitoring_decision"
+FINGERPRINT_TAG = "training_fingerprint"
 RETRAINING_REPORT = "retraining"
 SELECTION_EXPERIMENT_SUFFIX = "-model-selection"
 SIMULATION_EPOCH = dt.date(2024, 1, 1)  # simulated day index 0
@@ -83,6 +87,7 @@ DEFAULT_VARIABLES: dict[str, Any] = {
     "evaluation_days": 1,
     "selection_metric": "accuracy",
     "min_improvement": 0.0,
+    "drift_window_min_rows": 2_000,
 }
 # The variables a run passes on to the pipelines it triggers (ml_retraining and its children).
 FORWARDED_VARIABLES: tuple[str, ...] = tuple(DEFAULT_VARIABLES)
@@ -106,6 +111,7 @@ class RunOptions:  # pylint: disable=too-many-instance-attributes
     selection_metric: str
     min_improvement: float
     seed: int
+    drift_window_min_rows: int = 2_000
 
 
 def _as_bool(value: Any) -> bool:
@@ -161,6 +167,7 @@ def run_options(variables: Mapping[str, Any], settings: Settings) -> RunOptions:
         selection_metric=str(merged["selection_metric"]),
         min_improvement=float(merged["min_improvement"]),
         seed=int(merged.get("seed", settings.seed)),
+        drift_window_min_rows=int(merged["drift_window_min_rows"]),
     )
 
 
@@ -304,24 +311,51 @@ def save_processed(processed: pd.DataFrame, variables: Mapping[str, Any]) -> dic
 # --------------------------------------------------------------------------- training_workflow
 
 
+def drift_window_start(storage: Storage, day: dt.date) -> dt.date | None:
+    """The day the drift that monitoring still reports began: the first day of the unbroken run
+    of retrain decisions that ends with the latest monitored day up to ``day`` (None when the
+    latest decision up to ``day`` did not ask for retraining)."""
+    start = None
+    for monitored in reversed(_days_under(storage, "reports/", f"{DECISION_REPORT}.json")):
+        if monitored > day:
+            continue
+        decision = read_json_report(storage, monitored, DECISION_REPORT) or {}
+        if not decision.get("retrain"):
+            break
+        start = monitored
+    return start
+
+
 def load_training_data(variables: Mapping[str, Any]) -> pd.DataFrame:
     """Processed players plus the labelled days older than the model-selection window.
 
     The most recent ``evaluation_days`` labelled days are left out: model selection compares
-    candidate and production on them, so neither model may have seen them. The column
-    ``data_source`` says where each row came from.
+    candidate and production on them, so neither model may have seen them. While monitoring
+    reports drift, the labelled days since the drift began are used alone once they hold at
+    least ``drift_window_min_rows`` rows (older players describe a world that has changed).
+    The column ``data_source`` says where each row came from.
     """
     _, storage, options = _context(variables)
-    frames = [
-        _prepared_with_source(
-            read_csv(storage, layout.PROCESSED_PLAYERS, as_text=True), PROCESSED_SOURCE
-        )
-    ]
     train_days, _ = split_labelled_days(storage, options.evaluation_days)
-    frames += [
-        _prepared_with_source(labelled_players(storage, day), layout.labels(day))
+    labelled = {
+        day: _prepared_with_source(labelled_players(storage, day), layout.labels(day))
         for day in train_days
-    ]
+    }
+    window = drift_window_start(storage, options.day)
+    if window is not None:
+        recent = [frame for day, frame in labelled.items() if day >= window]
+        rows = sum(len(frame) for frame in recent)
+        if rows >= options.drift_window_min_rows:
+            LOGGER.info("drift since %s: training on the %d labelled rows since then", window, rows)
+            return pd.concat(recent, ignore_index=True)
+        LOGGER.info(
+            "drift since %s, but only %d labelled rows since then (< %d): training on all data",
+            window,
+            rows,
+            options.drift_window_min_rows,
+        )
+    processed = read_csv(storage, layout.PROCESSED_PLAYERS, as_text=True)
+    frames = [_prepared_with_source(processed, PROCESSED_SOURCE), *labelled.values()]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -335,9 +369,44 @@ def _sources_tag(frame: pd.DataFrame) -> str:
     return ", ".join(f"{source}={count}" for source, count in counts.items())
 
 
+def training_fingerprint(training_data: pd.DataFrame, options: RunOptions) -> str:
+    """What makes a training run unique: its data (rows and sources), model kind and parameters."""
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(training_data, index=False).to_numpy().tobytes())
+    digest.update(json.dumps([options.model_kind, options.model_params], sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _version_trained_on(client, name: str, fingerprint: str) -> registry.VersionInfo | None:
+    """The registered version already trained on exactly this data, if any."""
+    for version in client.search_model_versions(f"name='{name}'"):
+        if (version.tags or {}).get(FINGERPRINT_TAG) == fingerprint:
+            return registry.version_info(client, version)
+    return None
+
+
 def train_candidate(training_data: pd.DataFrame, variables: Mapping[str, Any]) -> dict[str, Any]:
-    """Split, train, track in MLflow and register the new version as ``candidate``."""
+    """Split, train, track in MLflow and register the new version as ``candidate``.
+
+    Idempotent: when a registered version was trained on exactly the same data, kind and
+    parameters (tag ``training_fingerprint``), it becomes the candidate again instead.
+    """
     settings, _, options = _context(variables)
+    fingerprint = training_fingerprint(training_data, options)
+    client = registry.client_for(settings.mlflow_tracking_uri)
+    existing = _version_trained_on(client, settings.model_name, fingerprint)
+    if existing is not None:
+        registry.set_alias(client, settings.model_name, registry.CANDIDATE, existing.version)
+        LOGGER.info("same training data as version %s: it is the candidate", existing.version)
+        return {
+            "run_id": existing.run_id,
+            "model_name": existing.name,
+            "model_version": existing.version,
+            "model_uri": existing.uri,
+            "metrics": existing.metrics,
+            "reused": True,
+            "train_rows": len(training_data),
+        }
     players = preprocessing.clean_players(training_data.drop(columns=[SOURCE_COLUMN]))
     result, train, test = jobs.train_model(
         players,
@@ -355,8 +424,11 @@ def train_candidate(training_data: pd.DataFrame, variables: Mapping[str, Any]) -
             "trigger_reason": str(variables.get("reason") or "")[:5000],
         },
     )
+    client.set_model_version_tag(
+        settings.model_name, result.model_version, FINGERPRINT_TAG, fingerprint
+    )
     LOGGER.info("registered %s version %s as candidate", result.model_name, result.model_version)
-    return {**result.as_dict(), "train_rows": len(train), "test_rows": len(test)}
+    return {**result.as_dict(), "reused": False, "train_rows": len(train), "test_rows": len(test)}
 
 
 def save_reference(
@@ -368,9 +440,12 @@ def save_reference(
     model's: select_best_model copies this version's reference there when it promotes it.
     """
     settings, storage, _ = _context(variables)
+    ref = model_store.ModelRef(training_result["model_name"], str(training_result["model_version"]))
+    key = version_reference(ref.version)
+    if training_result.get("reused") and storage.exists(key):
+        return {"reference": storage.uri(key), "rows": None, "model_version": ref.version}
     players = preprocessing.clean_players(training_data.drop(columns=[SOURCE_COLUMN]))
     train, test = preprocessing.split_train_test(players)
-    ref = model_store.ModelRef(training_result["model_name"], str(training_result["model_version"]))
     model = _load_version(settings, ref)
     reference = inference.score_players(model, pd.concat([train, test], ignore_index=True))
     uri = write_csv(storage, version_reference(ref.version), reference.scored_inputs)
@@ -691,15 +766,27 @@ def run_drift_tests(
         reference, current, monitoring.thresholds_from_settings(settings), _timestamp(day)
     )
     uris = monitoring.save_monitoring_result(storage, day, result)
-    monitoring.add_to_workspace(settings.evidently_workspace, [result.suite])
+    monitoring.publish_to_workspace(settings.evidently_workspace, [result.suite], storage)
     LOGGER.info(
         "monitoring %s: retrain=%s %s", day, result.retrain, [r.message for r in result.reasons]
     )
     return {"day": day.isoformat(), **result.as_dict(), "saved": uris}
 
 
+def last_retraining(storage: Storage, before: dt.date) -> dict[str, Any] | None:
+    """The latest completed retraining (its saved record) of a day before ``before``."""
+    for day in reversed(_days_under(storage, "reports/", f"{RETRAINING_REPORT}.json")):
+        if day >= before:
+            continue
+        record = read_json_report(storage, day, RETRAINING_REPORT) or {}
+        if record.get("status") == "completed":
+            return record
+    return None
+
+
 def trigger_retraining(decision: Mapping[str, Any], variables: Mapping[str, Any]) -> dict[str, Any]:
-    """When the decision says so, run ``ml_retraining`` through Mage and wait for it.
+    """When the decision says so, run ``ml_retraining`` through Mage and wait for it; skipped
+    when no labels arrived since the last completed retraining (nothing new to learn from).
 
     The outcome (reasons, status, duration, selection verdict) is saved to
     ``reports/<day>/retraining.json``; a failed retraining fails this step too.
@@ -715,6 +802,17 @@ def trigger_retraining(decision: Mapping[str, Any], variables: Mapping[str, Any]
         record["status"] = "not_needed"
         return record
     key = layout.report(day, RETRAINING_REPORT, "json")
+    record["labelled_days"] = [labelled.isoformat() for labelled in labelled_days(storage)]
+    previous = last_retraining(storage, dt.date.fromisoformat(day))
+    if previous is not None and previous.get("labelled_days") == record["labelled_days"]:
+        record["status"] = "skipped"
+        record["why"] = (
+            f"no labels arrived since the retraining of {previous['day']}: "
+            "a new model could learn nothing new"
+        )
+        write_json(storage, key, json.dumps(record, indent=2))
+        LOGGER.info("retraining skipped: %s", record["why"])
+        return record
     started = time.perf_counter()
     child = {
         **forwarded_variables(variables),
@@ -758,6 +856,40 @@ def retrain(variables: Mapping[str, Any]) -> dict[str, Any]:
     return {"runs": [run.as_dict() for run in runs], "selection": selection}
 
 
+def _performance_report(storage: Storage, day: dt.date, current: pd.DataFrame):
+    """The classification-performance report of a day's predictions, once its labels exist."""
+    from machine_learning import monitoring  # pylint: disable=import-outside-toplevel
+
+    if not storage.exists(layout.labels(day)):
+        return None
+    labelled = monitoring.join_truth(current, read_csv(storage, layout.labels(day)))
+    if labelled.empty:
+        return None
+    return monitoring.build_performance_report(labelled, timestamp=_timestamp(day))
+
+
+def _backfill_performance(storage: Storage, day: dt.date) -> dict[str, Any]:
+    """Performance reports of earlier days whose labels arrived after their own reports ran
+    (labels come days later): built, saved and returned by day; days done before are skipped."""
+    from machine_learning import monitoring  # pylint: disable=import-outside-toplevel
+
+    built = {}
+    for past in _days_under(storage, "labels/", "labels.csv"):
+        done = layout.report(past, monitoring.PERFORMANCE_METRICS_NAME, "json")
+        if past >= day or storage.exists(done) or not storage.exists(layout.current(past)):
+            continue
+        current = monitoring.monitoring_frame(read_csv(storage, layout.current(past), as_text=True))
+        report = _performance_report(storage, past, current)
+        if report is None:
+            continue
+        monitoring.save_performance_summary(
+            storage, past, monitoring.performance_summary(report.as_dict())
+        )
+        monitoring.save_reports(storage, past, {monitoring.CLASSIFICATION_PERFORMANCE: report})
+        built[past.isoformat()] = report
+    return built
+
+
 def build_daily_reports(
     reference: pd.DataFrame, current: pd.DataFrame, variables: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -772,15 +904,16 @@ def build_daily_reports(
     thresholds = monitoring.thresholds_from_settings(settings)
     reports = monitoring.build_reports(reference, current, thresholds, _timestamp(day))
     summary: dict[str, Any] = {"day": day.isoformat()}
-    if storage.exists(layout.labels(day)):
-        labelled = monitoring.join_truth(current, read_csv(storage, layout.labels(day)))
-        if not labelled.empty:
-            performance = monitoring.build_performance_report(labelled, timestamp=_timestamp(day))
-            reports[monitoring.CLASSIFICATION_PERFORMANCE] = performance
-            summary["performance"] = monitoring.performance_summary(performance.as_dict())
-            monitoring.save_performance_summary(storage, day, summary["performance"])
+    performance = _performance_report(storage, day, current)
+    if performance is not None:
+        reports[monitoring.CLASSIFICATION_PERFORMANCE] = performance
+        summary["performance"] = monitoring.performance_summary(performance.as_dict())
+        monitoring.save_performance_summary(storage, day, summary["performance"])
     summary["saved"] = monitoring.save_reports(storage, day, reports)
-    monitoring.add_to_workspace(settings.evidently_workspace, list(reports.values()))
+    backfilled = _backfill_performance(storage, day)
+    summary["labels_arrived_for"] = sorted(backfilled)
+    reports.update({f"performance {past}": report for past, report in backfilled.items()})
+    monitoring.publish_to_workspace(settings.evidently_workspace, list(reports.values()), storage)
     return summary
 
 

@@ -62,6 +62,11 @@ def _info(client: MlflowClient, version: ModelVersion) -> VersionInfo:
     )
 
 
+def version_info(client: MlflowClient, version: ModelVersion) -> VersionInfo:
+    """A :class:`VersionInfo` of an MLflow ``ModelVersion`` (aliases as the object carries them)."""
+    return _info(client, version)
+
+
 def list_versions(client: MlflowClient, name: str) -> list[VersionInfo]:
     """All versions of ``name`` (oldest first); empty when the model does not exist."""
     versions = client.search_model_versions(f"name = '{name}'")

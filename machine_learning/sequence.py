@@ -49,7 +49,7 @@ def sequence_summary(settings: Settings, day: str) -> dict[str, Any]:
     storage = storage_from_settings(settings)
     client = registry.client_for(settings.mlflow_tracking_uri)
     production = registry.version_by_alias(client, settings.model_name, registry.PRODUCTION)
-    decision = pipelines.read_json_report(storage, day, "monitoring_decision") or {}
+    decision = pipelines.read_json_report(storage, day, pipelines.DECISION_REPORT) or {}
     return {
         "day": day,
         "production_version": production.version,

@@ -25,7 +25,6 @@ SCHEDULES = {
     "performance_monitor": "0 23 * * *",
     "performance_reports": "30 23 * * *",
 }
-API_TRIGGERED = {"online_inference", "ml_retraining"}
 
 
 @pytest.fixture(scope="module")
@@ -92,15 +91,17 @@ def test_authentication_is_required(mage_server, owner):
 def test_pipelines_and_triggers_are_listed(client):
     pipelines = {pipeline["uuid"] for pipeline in client.pipelines()}
     assert pipelines == set(orchestration.PIPELINES)
-    schedules = {s["pipeline_uuid"]: s for s in client.pipeline_schedules()}
-    assert set(schedules) == set(orchestration.PIPELINES)
+    listed = client.pipeline_schedules()
+    assert {s["pipeline_uuid"] for s in listed} == set(orchestration.PIPELINES)
+    time_triggers = {s["pipeline_uuid"]: s for s in listed if s["schedule_type"] == "time"}
+    api_triggers = {s["pipeline_uuid"]: s for s in listed if s["schedule_type"] == "api"}
+    assert set(time_triggers) == set(SCHEDULES)
     for pipeline, interval in SCHEDULES.items():
-        assert schedules[pipeline]["schedule_type"] == "time"
-        assert schedules[pipeline]["schedule_interval"] == interval
-        assert schedules[pipeline]["status"] == "active"
-    for pipeline in API_TRIGGERED:
-        assert schedules[pipeline]["schedule_type"] == "api"
-        assert len(schedules[pipeline]["token"]) >= 32  # generated at start, never committed
+        assert time_triggers[pipeline]["schedule_interval"] == interval
+        assert time_triggers[pipeline]["status"] == "active"
+    assert set(api_triggers) == set(orchestration.PIPELINES)  # every pipeline runs on demand
+    for schedule in api_triggers.values():
+        assert len(schedule["token"]) >= 32  # generated at start, never committed
     products = client.get("global_data_products")["global_data_products"]
     assert [p["uuid"] for p in products] == ["production_model"]
 
