@@ -10,7 +10,7 @@ CODE := machine_learning tests benchmarks mlops
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-app setup-servers setup-fuzz setup-browser test unit-tests integration-tests \
-        e2e-tests quality-checks format bench clean-runtime
+        e2e-tests quality-checks format bench clean-runtime screenshots
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -71,17 +71,21 @@ format: setup-app ## Apply isort and black
 bench: setup ## Run every benchmark script in benchmarks/ and print the figures
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
+screenshots: setup-app ## Refresh the UI screenshots in images/ from the running platform (after make run; needs setup-browser)
+	$(PY) -m machine_learning.screenshots
+
 clean-runtime: ## Delete run-time state (runtime/: data, MLflow, Mage, logs)
 	rm -rf runtime
 
 GM := $(VENV)/bin/gaming-mlops
 
 .PHONY: run stop status pipelines mage
-run: setup ## Main job: start MLflow on 127.0.0.1, run the daily/weekly sequence through Mage (simulated players, or DATA_PATH)
+LIFECYCLE_ARGS ?=
+
+run: setup ## Main job: start MLflow, Mage and the Evidently UI on 127.0.0.1, run the simulated month through Mage
 	$(GM) up
-	$(GM) pipelines
-	$(GM) status
-	@echo "MLflow UI: $${MLFLOW_TRACKING_URI:-http://127.0.0.1:5000}   storage: $${DATA_DIR:-runtime/data}   stop with: make stop"
+	$(GM) lifecycle $(LIFECYCLE_ARGS)
+	@echo; $(GM) status; echo "stop everything with: make stop"
 
 pipelines: setup ## Run the sequence through Mage again (prepare, train, select, batch inference, monitor, reports)
 	$(GM) up
