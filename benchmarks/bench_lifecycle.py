@@ -110,16 +110,14 @@ def main() -> None:
     records = summary["days"]
     walls = [float(day["wall_seconds"]) for day in records]
     print(f"lifecycle: {days} days, {per_day} players a day, model {model or 'default'}")
-    print(
-        f"  set-up (prepare, train, select):        {sum(summary['setup']['seconds'].values()):7.1f} s"
-    )
+    setup_seconds = sum(summary["setup"]["seconds"].values())
+    print(f"  set-up (prepare, train, select):        {setup_seconds:7.1f} s")
     print(f"  every day:           {_summary(walls)}")
     quiet = [w for w, d in zip(walls, records) if not d["retrain"] and d["day"] % 7 not in (0, 1)]
     print(f"  ordinary days:       {_summary(quiet)}")
     print(f"  drift days:          {_summary([w for w, d in zip(walls, records) if d['retrain']])}")
-    print(
-        f"  week ends (training): {_summary([w for w, d in zip(walls, records) if d['day'] % 7 == 0])}"
-    )
+    week_ends = [w for w, d in zip(walls, records) if d["day"] % 7 == 0]
+    print(f"  week ends (training): {_summary(week_ends)}")
     print(f"  whole lifecycle:      {total:7.1f} s")
     for week in summary["weeks"]:
         print(
