@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import struct
-from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -22,30 +21,6 @@ pytestmark = pytest.mark.e2e
 IMAGES = PROJECT_ROOT / "images"
 MAGE_PROJECT = PROJECT_ROOT / "mlops"
 TRIGGERS_OF = "batch_inference"
-
-
-# TEMPORARY: points at a platform started by hand; tests/e2e/conftest.py provides the real one.
-@pytest.fixture(scope="module")
-def lifecycle_platform():
-    return SimpleNamespace(
-        mlflow_url="http://127.0.0.1:5311",
-        mage_url="http://127.0.0.1:6311",
-        evidently_url="http://127.0.0.1:8311",
-        mage_email="owner@example.com",
-        mage_password="lc-test-pass-123",
-        model_name="lc-test",
-        experiment_name="lc-test",
-        pipelines=[
-            "prepare_data",
-            "training_workflow",
-            "select_best_model",
-            "batch_inference",
-            "online_inference",
-            "performance_monitor",
-            "performance_reports",
-            "ml_retraining",
-        ],
-    )
 
 
 @pytest.fixture(scope="module")
