@@ -14,8 +14,8 @@ Warm workers: Mage's server makes ``spawn`` the start method, so every run's wor
 pandas, scikit-learn, MLflow and Evidently again (6-10 s per run on 2 cores). The pool imports
 the blocks' library once (``PRELOAD_MODULES``) and forks each worker from itself, so a run
 starts with them loaded. The pool is a plain loop with no threads of its own, which is what
-makes forking it safe. Once the library's source changes on disk, workers are spawned again
-(fresh imports) until the server restarts, so no run executes stale code.
+makes forking it safe. When the library's source changed on disk since, the pool imports it
+again (third-party packages stay loaded) before forking, so no run executes stale code.
 """
 
 from __future__ import annotations
@@ -37,35 +37,29 @@ LOGGER = logging.getLogger(__name__)
 def library_stamp() -> float:
     """The newest modification time of the library's source files."""
     package = Path(__file__).resolve().parent
-    return max(path.stat().st_mtime for path in package.rglob("*.py"))
+    stamps = []
+    for path in package.rglob("*.py"):
+        try:
+            stamps.append(path.stat().st_mtime)
+        except OSError:  # removed while we looked
+            continue
+    return max(stamps, default=0.0)
 
 
-def preload_and_fork() -> float:
-    """Import the blocks' library here and make workers forks of this (the pool) process;
+def preload() -> float:
+    """Import the blocks' library here (again, from disk, when it was imported before);
     returns the library's stamp at import time."""
     stamp = library_stamp()
+    for name in [name for name in sys.modules if name.split(".")[0] == "machine_learning"]:
+        if name != __name__:
+            del sys.modules[name]
     for module in PRELOAD_MODULES:
         try:
             importlib.import_module(module)
-        except ImportError as error:  # a run then imports it itself, and fails there clearly
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            # a run then imports it itself, and fails there with the error in its log
             LOGGER.warning("could not preload %s: %s", module, error)
-    multiprocessing.set_start_method("fork", force=True)
     return stamp
-
-
-def choose_start_method(preloaded_stamp: float) -> str:
-    """``fork`` while the preloaded library is current; ``spawn`` (fresh imports) once its
-    source changed, so that no run ever executes stale code."""
-    method = "fork" if library_stamp() <= preloaded_stamp else "spawn"
-    multiprocessing.set_start_method(method, force=True)
-    return method
-
-
-def _pending(queue: Any) -> int:
-    try:
-        return queue.qsize()
-    except NotImplementedError:  # macOS: no qsize
-        return 0 if queue.empty() else 1
 
 
 def poll_job_and_execute_forever(
@@ -75,13 +69,14 @@ def poll_job_and_execute_forever(
     # pylint: disable=import-outside-toplevel
     from mage_ai.orchestration.queue.process_queue import LIVENESS_TIMEOUT_SECONDS, Worker
 
-    preloaded = preload_and_fork()
+    multiprocessing.set_start_method("fork", force=True)  # the queue was made for fork
+    preloaded = preload()
     workers: list = []
     while True:
         workers = [worker for worker in workers if worker.is_alive()]  # also reaps the finished
         pending = min(_pending(queue), size - len(workers))
-        if pending > 0:
-            choose_start_method(preloaded)
+        if pending > 0 and library_stamp() > preloaded:
+            preloaded = preload()  # the source changed: no run executes stale code
         for _ in range(pending):
             worker = Worker(queue, job_dict)
             worker.start()
