@@ -14,8 +14,9 @@ Warm workers: Mage's server makes ``spawn`` the start method, so every run's wor
 pandas, scikit-learn, MLflow and Evidently again (6-10 s per run on 2 cores). The pool imports
 the blocks' library once (``PRELOAD_MODULES``) and forks each worker from itself, so a run
 starts with them loaded. The pool is a plain loop with no threads of its own, which is what
-makes forking it safe. When the library's source changed on disk since, the pool imports it
-again (third-party packages stay loaded) before forking, so no run executes stale code.
+makes forking it safe. When the library's source changed on disk since, a forked worker drops
+the library's modules before its run imports them (third-party packages stay loaded), so no run
+executes stale code.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import importlib
 import logging
 import multiprocessing
+import multiprocessing.util
 import sys
 import time
 from pathlib import Path
@@ -46,20 +48,46 @@ def library_stamp() -> float:
     return max(stamps, default=0.0)
 
 
+_PRELOADED = {"stamp": 0.0}  # the library's stamp when this process imported it
+
+
+class _AfterFork:  # pylint: disable=too-few-public-methods
+    """Anchor of the after-fork hook (multiprocessing keeps hooks by a live object)."""
+
+
+_AFTER_FORK = _AfterFork()
+
+
 def preload() -> float:
-    """Import the blocks' library here (again, from disk, when it was imported before);
-    returns the library's stamp at import time."""
-    stamp = library_stamp()
-    for name in [name for name in sys.modules if name.split(".")[0] == "machine_learning"]:
-        if name != __name__:
-            del sys.modules[name]
+    """Import the blocks' library in this process; returns and records the library's stamp."""
+    _PRELOADED["stamp"] = library_stamp()
     for module in PRELOAD_MODULES:
         try:
             importlib.import_module(module)
         except Exception as error:  # pylint: disable=broad-exception-caught
             # a run then imports it itself, and fails there with the error in its log
             LOGGER.warning("could not preload %s: %s", module, error)
-    return stamp
+    return _PRELOADED["stamp"]
+
+
+def forget_stale_library(_: object = None) -> list[str]:
+    """In a forked worker: when the library's source changed since the pool imported it, drop
+    the library's modules so that the run imports them again from disk (third-party packages
+    stay loaded). Returns the modules dropped."""
+    if library_stamp() <= _PRELOADED["stamp"]:
+        return []
+    keep = {__name__, "machine_learning.mage_server"}
+    dropped = [n for n in sys.modules if n.split(".")[0] == "machine_learning" and n not in keep]
+    for name in dropped:
+        del sys.modules[name]
+    return dropped
+
+
+def _pending(queue: Any) -> int:
+    try:
+        return queue.qsize()
+    except NotImplementedError:  # macOS: no qsize
+        return 0 if queue.empty() else 1
 
 
 def poll_job_and_execute_forever(
@@ -70,14 +98,12 @@ def poll_job_and_execute_forever(
     from mage_ai.orchestration.queue.process_queue import LIVENESS_TIMEOUT_SECONDS, Worker
 
     multiprocessing.set_start_method("fork", force=True)  # the queue was made for fork
-    preloaded = preload()
+    preload()
+    multiprocessing.util.register_after_fork(_AFTER_FORK, forget_stale_library)
     workers: list = []
     while True:
         workers = [worker for worker in workers if worker.is_alive()]  # also reaps the finished
-        pending = min(_pending(queue), size - len(workers))
-        if pending > 0 and library_stamp() > preloaded:
-            preloaded = preload()  # the source changed: no run executes stale code
-        for _ in range(pending):
+        for _ in range(min(_pending(queue), size - len(workers))):
             worker = Worker(queue, job_dict)
             worker.start()
             workers.append(worker)
