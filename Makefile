@@ -10,7 +10,7 @@ CODE := machine_learning tests benchmarks mlops
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-app setup-servers setup-fuzz setup-browser test unit-tests integration-tests \
-        e2e-tests quality-checks format bench clean-runtime screenshots
+        e2e-tests quality-checks format bench clean-runtime diagrams screenshots
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -42,9 +42,11 @@ setup-servers: $(SERVERS_VENV)/.installed ## Create the servers' environment (.v
 setup-fuzz: $(FUZZ_VENV)/.installed ## Create the fuzzing environment (.venv-fuzz: Schemathesis CLI)
 setup: setup-app setup-servers setup-fuzz ## Create the environments from nothing
 
-setup-browser: ## Install headless Chromium from Debian's packages (browser tests)
+setup-browser: ## Install headless Chromium and Graphviz from Debian's packages (browser tests, diagrams)
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v dot >/dev/null || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
 	@chromium --version
+	@dot -V
 
 test: setup ## Run the whole suite (unit, integration, end-to-end)
 	$(PY) -m pytest
@@ -70,6 +72,9 @@ format: setup-app ## Apply isort and black
 
 bench: setup ## Run every benchmark script in benchmarks/ and print the figures
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+diagrams: setup-app ## Regenerate the diagrams in images/ from the code (Mage metadata; needs Graphviz: setup-browser)
+	$(PY) -m machine_learning.diagrams
 
 screenshots: setup-app ## Refresh the UI screenshots in images/ from the running platform (after make run; needs setup-browser)
 	$(PY) -m machine_learning.screenshots

@@ -16,6 +16,8 @@ Public API (stable names; Mage blocks and the CLI call these)::
     save_performance_summary(storage, day, summary)
     ensure_dashboard(workspace_dir)                          # project + panels, idempotent
     add_to_workspace(workspace_dir, [result.suite, *reports.values()])
+    publish_to_workspace(workspace_dir, items, storage)      # pipelines: mirrored to S3 storage;
+                                        # faults -> reports/<day>/workspace_problems.json, no raise
 
 ``reference`` and ``current`` are player frames in the schema (typed, e.g. the
 ``scored_inputs`` of :func:`machine_learning.inference.score_players`) with a ``prediction``
@@ -49,10 +51,12 @@ if TYPE_CHECKING:  # what linters and type checkers see; at run time names load 
         DECISION_NAME,
         PERFORMANCE_METRICS_NAME,
         SUITE_NAME,
+        WORKSPACE_PROBLEMS_NAME,
         save_evidently,
         save_monitoring_result,
         save_performance_summary,
         save_reports,
+        save_workspace_problems,
     )
     from machine_learning.monitoring.reports import (
         CLASSIFICATION_PERFORMANCE,
@@ -79,13 +83,18 @@ if TYPE_CHECKING:  # what linters and type checkers see; at run time names load 
     )
     from machine_learning.monitoring.workspace import (
         PROJECT_NAME,
+        WorkspaceError,
+        WorkspaceUpdate,
         add_to_workspace,
         dashboard_panels,
         default_workspace,
         ensure_dashboard,
         ensure_project,
         find_project,
+        open_repaired,
         open_workspace,
+        publish_to_workspace,
+        update_workspace,
     )
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
@@ -95,10 +104,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "DECISION_NAME",
         "PERFORMANCE_METRICS_NAME",
         "SUITE_NAME",
+        "WORKSPACE_PROBLEMS_NAME",
         "save_evidently",
         "save_monitoring_result",
         "save_performance_summary",
         "save_reports",
+        "save_workspace_problems",
     ),
     "reports": (
         "CLASSIFICATION_PERFORMANCE",
@@ -117,13 +128,18 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "thresholds": ("MonitoringThresholds", "thresholds_from_settings"),
     "workspace": (
         "PROJECT_NAME",
+        "WorkspaceError",
+        "WorkspaceUpdate",
         "add_to_workspace",
         "dashboard_panels",
         "default_workspace",
         "ensure_dashboard",
         "ensure_project",
         "find_project",
+        "open_repaired",
         "open_workspace",
+        "publish_to_workspace",
+        "update_workspace",
     ),
 }
 _MODULE_OF: dict[str, str] = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -138,6 +154,7 @@ __all__ = [
     "PROJECT_NAME",
     "REPORT_NAMES",
     "SUITE_NAME",
+    "WORKSPACE_PROBLEMS_NAME",
     "ColumnDrift",
     "Decision",
     "FailedTest",
@@ -145,6 +162,8 @@ __all__ = [
     "MonitoringThresholds",
     "Reason",
     "SuiteResultError",
+    "WorkspaceError",
+    "WorkspaceUpdate",
     "add_to_workspace",
     "build_performance_report",
     "build_report",
@@ -160,15 +179,19 @@ __all__ = [
     "has_predictions",
     "join_truth",
     "monitoring_frame",
+    "open_repaired",
     "open_workspace",
     "performance_summary",
+    "publish_to_workspace",
     "run_monitoring",
     "run_test_suite",
     "save_evidently",
     "save_monitoring_result",
     "save_performance_summary",
     "save_reports",
+    "save_workspace_problems",
     "thresholds_from_settings",
+    "update_workspace",
     "with_predictions",
 ]
 

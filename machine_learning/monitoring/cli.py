@@ -72,10 +72,17 @@ def _load_frames(paths: list[Path], model_uri: Optional[str], settings: Settings
 
 
 def _to_workspace(items: list, folder: Optional[Path], settings: Settings) -> dict[str, Any]:
+    """Add the snapshots (mirrored to the bucket when STORAGE=s3); a workspace fault is
+    reported in the summary (and reports/<day>/workspace_problems.json), not raised."""
     from machine_learning.monitoring import workspace
+    from machine_learning.storage import storage_from_settings
 
     target = folder or workspace.default_workspace(settings)
-    return {"workspace": str(target), "snapshots": workspace.add_to_workspace(target, items)}
+    update = workspace.publish_to_workspace(target, items, storage_from_settings(settings))
+    placed: dict[str, Any] = {"workspace": str(target), "snapshots": update.snapshot_ids}
+    if update.problems:
+        placed["workspace_problems"] = update.problems
+    return placed
 
 
 def _decision_lines(result, outputs: dict[str, str], folder: str) -> list[str]:

@@ -6,6 +6,7 @@ Keys (see :mod:`machine_learning.layout`)::
     reports/<day>/monitoring_decision.json      the retraining decision with its reasons
     reports/<day>/<report>.json|.html           data_quality, data_drift, prediction_drift, ...
     reports/<day>/classification_metrics.json   accuracy, macro F1, per-class F1, confusion matrix
+    reports/<day>/workspace_problems.json       Evidently workspace faults met that day (if any)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from machine_learning.storage import Storage, write_json
 SUITE_NAME = "drift_tests"
 DECISION_NAME = "monitoring_decision"
 PERFORMANCE_METRICS_NAME = "classification_metrics"
+WORKSPACE_PROBLEMS_NAME = "workspace_problems"
 
 
 def _dumps(payload: Any) -> str:
@@ -74,3 +76,20 @@ def save_performance_summary(
     """Save the classification metrics summary as JSON; returns name -> URI."""
     key = layout.report(day, PERFORMANCE_METRICS_NAME, "json")
     return {f"{PERFORMANCE_METRICS_NAME}.json": write_json(storage, key, _dumps(dict(summary)))}
+
+
+def save_workspace_problems(
+    storage: Storage, day: dt.date | str, incident: Mapping[str, Any]
+) -> str:
+    """Append one incident (what the workspace update did, its problems) to the day's
+    ``workspace_problems.json`` (a list, oldest first); returns its URI."""
+    key = layout.report(day, WORKSPACE_PROBLEMS_NAME, "json")
+    incidents: list[Any] = []
+    if storage.exists(key):
+        try:
+            previous = json.loads(storage.read_bytes(key))
+            incidents = previous if isinstance(previous, list) else [previous]
+        except ValueError:
+            incidents = []  # an unreadable record is replaced rather than blocking this one
+    recorded = {"recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(), **dict(incident)}
+    return write_json(storage, key, _dumps([*incidents, recorded]))
