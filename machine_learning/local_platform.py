@@ -169,10 +169,9 @@ def _start_mage(settings: Settings) -> services.ManagedProcess:
 
 
 def _start_evidently(settings: Settings) -> services.ManagedProcess:
-    # pylint: disable=import-outside-toplevel
-    from machine_learning.monitoring import ui, workspace
+    # The UI process pulls the workspace (S3) and creates the project and dashboard itself.
+    from machine_learning.monitoring import ui  # pylint: disable=import-outside-toplevel
 
-    workspace.ensure_dashboard(settings.evidently_workspace)
     return ui.start_ui(
         settings.evidently_workspace,
         port=settings.evidently_ui_port,

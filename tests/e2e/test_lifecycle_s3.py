@@ -25,8 +25,12 @@ MOTO_CREDENTIALS = {
 
 
 @pytest.fixture(scope="module")
-def s3_run(tmp_path_factory, moto_server, s3_bucket):
+def s3_run(tmp_path_factory, moto_server):
     """MLflow started as `make run` starts it (artifacts in the bucket), a 2-day lifecycle."""
+    s3_bucket = f"lifecycle-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1").create_bucket(
+        Bucket=s3_bucket
+    )
     root = tmp_path_factory.mktemp("s3-lifecycle")
     name = f"s3-{uuid.uuid4().hex[:8]}"
     env = {
