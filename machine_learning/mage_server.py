@@ -67,7 +67,29 @@ def preload() -> float:
         except Exception as error:  # pylint: disable=broad-exception-caught
             # a run then imports it itself, and fails there with the error in its log
             LOGGER.warning("could not preload %s: %s", module, error)
+    try:
+        warm_up()
+    except Exception as error:  # pylint: disable=broad-exception-caught
+        LOGGER.warning("monitoring warm-up failed (runs will be slower): %s", error)
     return _PRELOADED["stamp"]
+
+
+def warm_up(players: int = 300) -> None:
+    """Run the monitoring suite and reports once on a few simulated players: their first call
+    loads and prepares far more than importing the modules does (20+ s on a busy machine),
+    which every forked run would otherwise pay again."""
+    # pylint: disable=import-outside-toplevel
+    import datetime as dt
+
+    from machine_learning import monitoring, simulator
+
+    frame = simulator.simulate_players(players, seed=1)
+    frame["prediction"] = frame["EngagementLevel"]
+    scored = monitoring.monitoring_frame(frame.drop(columns=["EngagementLevel"]).astype(str))
+    settings_free = monitoring.MonitoringThresholds()
+    when = dt.datetime(2024, 1, 1, 12)
+    monitoring.run_monitoring(scored, scored, settings_free, when)
+    monitoring.build_reports(scored, scored, settings_free, when)
 
 
 def forget_stale_library(_: object = None) -> list[str]:
