@@ -1,23 +1,238 @@
-"""Where players come from: the embedded simulator (default) or a real CSV the user points to."""
+"""Where players come from: the embedded simulator (default) or a real CSV the user points to.
+
+A players CSV is read strictly, every cell as text (validation types it): UTF-8, a header, and
+on every row exactly as many fields as the header has. A file that breaks one of these rules
+fails as a whole, with a message naming the file and the offending lines; a row with bad
+values is validation's business (rejected with its reason, the other rows go on).
+
+:func:`read_players_csv` reads a file at once (up to ``MAX_WHOLE_FILE_BYTES``);
+:func:`iter_players_csv` reads a file of any size in chunks, and :class:`CsvFileWriter` writes
+one chunk after the other and shows the file only once it is complete.
+"""
 
 from __future__ import annotations
 
+import codecs
+import csv
+import os
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from machine_learning import simulator
-from machine_learning.storage import StorageError, read_csv_bytes
+from machine_learning.storage import StorageError, neutralise_formulas
+from machine_learning.validation import SchemaError
 
 DEFAULT_TRAINING_PLAYERS = 30_025  # the size of the real training file
+# Files read at once stay under this size (in memory a table of text cells takes about ten
+# times its file size); `gaming-mlops predict` streams files of any size.
+MAX_WHOLE_FILE_BYTES = 256 * 2**20
+CHUNK_BYTES = 8 * 2**20  # about 120,000 player rows per chunk
+_HEADER_BYTES = 1 << 20
+_MALFORMED_SHOWN = 5
 
 
-def read_players_csv(path: Path) -> pd.DataFrame:
-    """Read a player CSV as text (validation types it); clear errors for absent or bad files."""
+def _players_file(path: Path) -> Path:
     path = Path(path)
     if not path.is_file():
         raise StorageError(f"{path}: no such file")
-    return read_csv_bytes(path.read_bytes(), as_text=True, source=str(path))
+    return path
+
+
+def read_players_csv(path: Path, max_bytes: int = MAX_WHOLE_FILE_BYTES) -> pd.DataFrame:
+    """Read a whole player CSV as text; clear errors for absent, empty, oversized or bad files."""
+    path = _players_file(path)
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise StorageError(
+            f"{path} is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB read at "
+            "once: split it (`gaming-mlops predict` scores files of any size piece by piece)"
+        )
+    chunks = list(iter_players_csv(path))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def iter_players_csv(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pd.DataFrame]:
+    """The rows of a player CSV as text, in chunks of about ``chunk_bytes`` of the file.
+
+    Raises :class:`StorageError` for a file that is absent, empty, only a header, not UTF-8,
+    or has rows with more or fewer fields than the header (up to five are named), and
+    :class:`SchemaError` for a header that repeats a column.
+    """
+    path = _players_file(path)
+    header = _read_header(path)
+    if first_invalid_utf8(path) is not None:  # checked first: the parser would garble it
+        raise _not_utf8(path)
+    malformed: list[pacsv.InvalidRow] = []
+    rows = 0
+    try:
+        for batch in _open_csv(path, header, malformed, chunk_bytes):
+            if malformed:
+                break
+            if batch.num_rows:
+                rows += batch.num_rows
+                yield _as_text(batch).to_pandas()
+    except pa.ArrowInvalid as error:
+        raise StorageError(f"{path} is not a readable CSV file: {error}") from error
+    if malformed:
+        raise _malformed_error(path, len(header), malformed)
+    if rows == 0:
+        raise StorageError(f"{path} has a header but no data rows")
+
+
+def _as_text(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Every column as text (a header name spelt differently from ours may have been typed)."""
+    if all(field.type == pa.string() for field in batch.schema):
+        return batch
+    return batch.cast(pa.schema([(field.name, pa.string()) for field in batch.schema]))
+
+
+def _read_header(path: Path) -> list[str]:
+    """The column names of the file's first line (checked: UTF-8, no repeated name)."""
+    with open(path, "rb") as stream:
+        start = stream.read(_HEADER_BYTES)
+    if not start.strip():
+        raise StorageError(f"{path} is empty (no header, no rows)")
+    line = start.lstrip(b"\r\n").split(b"\n", 1)[0]
+    try:
+        text = line.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise _not_utf8(path) from error
+    names = next(csv.reader([text.rstrip("\r")]))
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise SchemaError(f"{path}: duplicated columns: {', '.join(repeated)}")
+    return names
+
+
+def _open_csv(
+    path: Path, header: list[str], malformed: list, chunk_bytes: int
+) -> pacsv.CSVStreamingReader:
+    def quarantine(row: pacsv.InvalidRow) -> str:
+        malformed.append(row)
+        return "skip"
+
+    return pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(use_threads=False, block_size=chunk_bytes),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=quarantine, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _malformed_error(path: Path, fields: int, rows: list) -> StorageError:
+    def shown(row) -> str:
+        text = row.text if len(row.text) <= 60 else row.text[:57] + "..."
+        where = f"row {row.number - 1}" if row.number is not None else "a row"
+        return f"{where} has {row.actual_columns} fields ({text!r})"
+
+    listed = "; ".join(shown(row) for row in rows[:_MALFORMED_SHOWN])
+    more = f"; and {len(rows) - _MALFORMED_SHOWN} more" if len(rows) > _MALFORMED_SHOWN else ""
+    return StorageError(
+        f"{path} is not a well-formed CSV file: {len(rows)} row(s) without the header's "
+        f"{fields} fields: {listed}{more}"
+    )
+
+
+def _not_utf8(path: Path) -> StorageError:
+    found = first_invalid_utf8(path)
+    where = f": line {found[1]}, byte {found[0]} ({found[2]!r})" if found else ""
+    return StorageError(f"{path} is not UTF-8 text{where}; save it as UTF-8")
+
+
+def first_invalid_utf8(path: Path, block_bytes: int = 1 << 20) -> tuple[int, int, bytes] | None:
+    """(byte offset, line number, the byte) of the first byte that is not UTF-8, or None."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, lines = 0, 1
+    with open(path, "rb") as stream:
+        while True:
+            block = stream.read(block_bytes)
+            pending = decoder.getstate()[0]  # an incomplete character from the previous block
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as error:
+                data = pending + block
+                at = offset - len(pending) + error.start
+                line = lines + data.count(b"\n", 0, error.start)
+                return at, line, data[error.start : error.start + 1]
+            if not block:
+                return None
+            offset += len(block)
+            lines += block.count(b"\n")
+
+
+class CsvFileWriter:
+    """Write a CSV file chunk by chunk (formula-like text neutralised, header once); the file
+    appears, atomically, only when the ``with`` block ends without an error."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.rows = 0
+        self._stream = None
+        self._temporary: Path | None = None
+        self._header_written = False
+
+    def __enter__(self) -> "CsvFileWriter":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+        )
+        self._temporary = Path(name)
+        self._stream = os.fdopen(handle, "wb")
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append the rows of ``frame`` (the first frame's columns make the header)."""
+        header = not self._header_written
+        if _needs_no_quotes(frame):  # numbers and labels: Arrow writes them ~8x faster
+            if header:
+                self._stream.write(frame.head(0).to_csv(index=False).encode("utf-8"))
+            buffer = pa.BufferOutputStream()
+            pacsv.write_csv(
+                pa.Table.from_pandas(frame, preserve_index=False),
+                buffer,
+                pacsv.WriteOptions(include_header=False, quoting_style="none"),
+            )
+            self._stream.write(buffer.getvalue().to_pybytes())
+        else:
+            text = neutralise_formulas(frame).to_csv(index=False, header=header)
+            self._stream.write(text.encode("utf-8"))
+        self._header_written = True
+        self.rows += len(frame)
+
+    def __exit__(self, kind, error, traceback) -> None:
+        stream, temporary = self._stream, self._temporary
+        try:
+            if error is None:
+                stream.flush()
+                os.fsync(stream.fileno())
+            stream.close()
+            if error is None:
+                os.replace(temporary, self.path)
+        finally:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
+
+
+def _needs_no_quotes(frame: pd.DataFrame) -> bool:
+    """Whether every column holds numbers, or categories of plain words (no text to neutralise,
+    no separator or quote to escape)."""
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            if not all(isinstance(c, str) and c.isalnum() for c in dtype.categories):
+                return False
+        elif not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            return False
+    return True
 
 
 def training_players(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ID_COLUMN = "PlayerID"
+# The largest PlayerID: every id up to it is exact as a float64 and as a JSON number (2**53 - 1).
+MAX_PLAYER_ID = 2**53 - 1
 TARGET_COLUMN = "EngagementLevel"
 PREDICTION_COLUMN = "prediction"
 
