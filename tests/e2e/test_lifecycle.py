@@ -13,7 +13,8 @@ from platform_helpers import gaming_mlops, last_json
 
 from machine_learning import layout, pipelines
 
-pytestmark = pytest.mark.e2e
+# The shared platform fixture (up + a lifecycle run) can take longer than the default timeout.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(3000)]
 
 DRIFT_DAY = 8
 DAY_KEYS = {"day", "date", "rows", "retrain", "reasons", "production_version"}

@@ -14,7 +14,8 @@ from platform_helpers import gaming_mlops, last_json
 from machine_learning import local_platform, services
 from machine_learning.config import load_settings
 
-pytestmark = pytest.mark.e2e
+# The shared platform fixture (up + a lifecycle run) can take longer than the default timeout.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(3000)]
 
 PREFIX = "platform"
 MOTO_CREDENTIALS = {

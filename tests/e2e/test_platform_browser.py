@@ -16,7 +16,8 @@ from machine_learning.config import PROJECT_ROOT
 from machine_learning.monitoring import dashboard_panels
 from machine_learning.screenshots import CHROMIUM, PAGES, PlatformTarget, capture_platform
 
-pytestmark = pytest.mark.e2e
+# The shared platform fixture (up + a lifecycle run) can take longer than the default timeout.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(3000)]
 
 IMAGES = PROJECT_ROOT / "images"
 MAGE_PROJECT = PROJECT_ROOT / "mlops"
