@@ -45,6 +45,7 @@ setup: setup-app setup-servers setup-fuzz ## Create the environments from nothin
 setup-browser: ## Install headless Chromium and Graphviz from Debian's packages (browser tests, diagrams)
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 	@command -v dot >/dev/null || { apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; }
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }  # load test
 	@chromium --version
 	@dot -V
 

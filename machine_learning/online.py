@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
+import requests
 
 from machine_learning import inference, model_store
 from machine_learning.config import Settings, load_settings
@@ -28,11 +29,62 @@ def model_cache_root(settings: Settings) -> Path:
     return settings.runtime_dir / "model_cache"
 
 
-def load_production_model(settings: Settings) -> tuple[Any, model_store.ModelRef]:
-    """The model that ``production`` points to now, and which version that is."""
-    return model_store.load_alias(
-        settings.mlflow_tracking_uri, settings.model_name, PRODUCTION, model_cache_root(settings)
+def _registry_error_class() -> type[Exception]:
+    """:class:`machine_learning.registry.RegistryError`, imported on error paths only (MLflow)."""
+    from machine_learning.registry import RegistryError  # pylint: disable=import-outside-toplevel
+
+    return RegistryError
+
+
+def _unavailable(tracking_uri: str, error: Exception) -> Exception:
+    # pylint: disable-next=import-outside-toplevel
+    from machine_learning.registry import RegistryUnavailableError
+
+    return RegistryUnavailableError(
+        f"the MLflow server at {tracking_uri} did not answer ({type(error).__name__}: "
+        f"{str(error)[:200]}); start it (make run, or gaming-mlops up) or set "
+        "MLFLOW_TRACKING_URI, then run again"
     )
+
+
+def _no_production(tracking_uri: str, name: str) -> Exception:
+    """Why there is no production model, and how to get one (one more registry call)."""
+    url = f"{tracking_uri.rstrip('/')}/api/2.0/mlflow/registered-models/get"
+    try:
+        response = requests.get(url, params={"name": name}, timeout=15)
+    except requests.RequestException as error:
+        return _unavailable(tracking_uri, error)
+    promote = "run the select_best_model pipeline, or `gaming-mlops promote`"
+    if response.status_code != 200:
+        return _registry_error_class()(
+            f"no production model: the registry at {tracking_uri} has no model '{name}'. "
+            f"Train one (the training_workflow pipeline, or `gaming-mlops train`), then {promote}."
+        )
+    model = response.json().get("registered_model", {})
+    aliases = ", ".join(
+        f"'{a['alias']}' is version {a['version']}" for a in model.get("aliases", [])
+    )
+    return _registry_error_class()(
+        f"no production model: model '{name}' at {tracking_uri} has no alias '{PRODUCTION}'"
+        f"{f' ({aliases})' if aliases else ''}. To promote a version, {promote} "
+        "(`--version N` for a given one)."
+    )
+
+
+def load_production_model(settings: Settings) -> tuple[Any, model_store.ModelRef]:
+    """The model that ``production`` points to now, and which version that is.
+
+    No such alias, or no answer from the registry: a :class:`RegistryError` saying which, and
+    how to fix it.
+    """
+    uri, name = settings.mlflow_tracking_uri, settings.model_name
+    try:
+        ref = model_store.resolve_alias(uri, name, PRODUCTION)
+    except requests.RequestException as error:
+        raise _unavailable(uri, error) from error
+    except _registry_error_class() as error:  # evaluated only when something was raised
+        raise _no_production(uri, name) from error
+    return model_store.load_version(uri, ref, model_cache_root(settings)), ref
 
 
 def parse_records(value: Any) -> pd.DataFrame:

@@ -12,10 +12,13 @@ import os
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import pandas as pd
 
 from machine_learning.config import Settings
+
+_T = TypeVar("_T")
 
 
 class StorageError(RuntimeError):
@@ -109,55 +112,112 @@ class LocalStorage(Storage):
         return str(self._path(key))
 
 
+# Bounded retries by botocore's "standard" mode (exponential backoff with jitter, retried on
+# connection errors, timeouts, throttling and 5xx), then a StorageError naming endpoint and key.
+S3_MAX_ATTEMPTS = 4
+S3_CONNECT_TIMEOUT = 5.0
+S3_READ_TIMEOUT = 30.0
+
+
 class S3Storage(Storage):
     """Objects in an S3 bucket under an optional prefix (any S3-compatible endpoint)."""
 
-    def __init__(
+    def __init__(  # pylint: disable=too-many-arguments
         self,
         bucket: str,
         prefix: str = "",
         endpoint_url: str | None = None,
         region: str = "us-east-1",
         client=None,
+        *,
+        max_attempts: int = S3_MAX_ATTEMPTS,
+        timeouts: tuple[float, float] = (S3_CONNECT_TIMEOUT, S3_READ_TIMEOUT),
     ) -> None:
         if client is None:
-            import boto3  # pylint: disable=import-outside-toplevel
+            # pylint: disable=import-outside-toplevel
+            import boto3
+            from botocore.config import Config
 
-            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+            retries = {"mode": "standard", "total_max_attempts": max_attempts}
+            config = Config(retries=retries, connect_timeout=timeouts[0], read_timeout=timeouts[1])
+            client = boto3.client(
+                "s3", endpoint_url=endpoint_url, region_name=region, config=config
+            )
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+
+    def _call(self, action: str, target: str, operation: Callable[[], _T]) -> _T:
+        """Run one S3 operation; a failure left after botocore's retries names endpoint and key."""
+        # pylint: disable=import-outside-toplevel
+        from boto3.exceptions import Boto3Error
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return operation()
+        except (BotoCoreError, ClientError, Boto3Error) as error:
+            attempts = (self.client.meta.config.retries or {}).get("total_max_attempts")
+            tried = f" after {attempts} attempts" if attempts else ""
+            raise StorageError(
+                f"S3 {action} of {target} at {self.client.meta.endpoint_url} failed{tried}: {error}"
+            ) from error
 
     def _key(self, key: str) -> str:
         key = _check_key(key)
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def read_bytes(self, key: str) -> bytes:
-        try:
+        def read() -> bytes:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except self.client.exceptions.NoSuchKey as error:
-            raise StorageError(f"no object '{key}' in s3://{self.bucket}/{self.prefix}") from error
-        return response["Body"].read()
+            return response["Body"].read()
+
+        try:
+            return self._call("read", self.uri(key), read)
+        except StorageError as error:
+            if isinstance(error.__cause__, self.client.exceptions.NoSuchKey):
+                raise StorageError(
+                    f"no object '{key}' in s3://{self.bucket}/{self.prefix}"
+                ) from error.__cause__
+            raise
 
     def write_bytes(self, key: str, data: bytes) -> None:
         # upload_fileobj switches to multipart for large objects; either way S3 shows the
-        # object only once the upload has completed.
-        self.client.upload_fileobj(io.BytesIO(data), self.bucket, self._key(key))
+        # object only once the upload has completed (a writer killed mid-upload leaves none).
+        self._call(
+            "write",
+            self.uri(key),
+            lambda: self.client.upload_fileobj(io.BytesIO(data), self.bucket, self._key(key)),
+        )
 
     def exists(self, key: str) -> bool:
-        response = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self._key(key), MaxKeys=1)
+        response = self._call(
+            "listing",
+            self.uri(key),
+            lambda: self.client.list_objects_v2(
+                Bucket=self.bucket, Prefix=self._key(key), MaxKeys=1
+            ),
+        )
         return any(item["Key"] == self._key(key) for item in response.get("Contents", []))
 
     def list_keys(self, prefix: str = "") -> list[str]:
         full_prefix = f"{self.prefix}/" if self.prefix else ""
-        paginator = self.client.get_paginator("list_objects_v2")
-        keys = []
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix + prefix.strip("/")):
-            keys.extend(item["Key"][len(full_prefix) :] for item in page.get("Contents", []))
-        return sorted(keys)
+        search = full_prefix + prefix.strip("/")
+
+        def listing() -> list[str]:
+            paginator = self.client.get_paginator("list_objects_v2")
+            keys = []
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=search):
+                keys.extend(item["Key"][len(full_prefix) :] for item in page.get("Contents", []))
+            return keys
+
+        return sorted(self._call("listing", f"s3://{self.bucket}/{search}", listing))
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        self._call(
+            "delete",
+            self.uri(key),
+            lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key)),
+        )
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"

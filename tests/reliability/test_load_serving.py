@@ -1,0 +1,202 @@
+"""Sustained load on the prediction service while the production alias moves: wrk (Debian's
+package) sends single-record predictions for 60 s over 16 keep-alive connections on loopback to
+a real `gaming-mlops serve`; a third of the way in, `production` moves to another version. Every
+request must be answered 200 (no socket error, no timeout), and both versions must have answered,
+the new one last. Latency and throughput are printed (docs/reliability.md records them): speed
+targets are shown by figures, not asserted."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from machine_learning import registry, simulator
+from machine_learning.schema import FEATURE_COLUMNS, ID_COLUMN
+
+pytestmark = pytest.mark.integration
+
+DURATION_S = 60
+CONNECTIONS = 16
+THREADS = 1  # one wrk thread drives the 16 connections: more CPU left to the service
+MOVE_AFTER_S = 20
+REFERENCE = {"n_estimators": 150, "max_depth": 4}  # the reference model (ONNX fast path)
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[%(body)s]]
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  versions = {}
+  statuses = {}
+  switches = 0
+  last = nil
+end
+
+function response(status, headers, body)
+  statuses[tostring(status)] = (statuses[tostring(status)] or 0) + 1
+  local version = string.match(body, '"version":"(%%d+)"') or "none"
+  versions[version] = (versions[version] or 0) + 1
+  if last ~= nil and version ~= last then switches = switches + 1 end
+  last = version
+end
+
+local function merge(name, into)
+  for _, thread in ipairs(threads) do
+    for key, count in pairs(thread:get(name)) do into[key] = (into[key] or 0) + count end
+  end
+  local parts = {}
+  for key, count in pairs(into) do table.insert(parts, string.format('"%%s":%%d', key, count)) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+function done(summary, latency, requests)
+  local switched = 0
+  for _, thread in ipairs(threads) do switched = switched + thread:get("switches") end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests":%%d,"duration_us":%%d,"errors":{"connect":%%d,"read":%%d,"write":%%d,' ..
+    '"status":%%d,"timeout":%%d},"latency_us":{"p50":%%d,"p90":%%d,"p99":%%d,"p999":%%d,' ..
+    '"max":%%d,"mean":%%.1f},"statuses":%%s,"versions":%%s,"switches":%%d}\\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency:percentile(99.9), latency.max, latency.mean,
+    merge("statuses", {}), merge("versions", {}), switched))
+end
+"""
+
+
+def request_body() -> str:
+    """One simulated player as a prediction request."""
+    frame = simulator.simulate_players(1, seed=12).loc[:, [ID_COLUMN, *FEATURE_COLUMNS]]
+    return json.dumps({"records": json.loads(frame.to_json(orient="records"))})
+
+
+def move_alias_later(tracking_uri: str, name: str, version: str, service_url, get_json, log):
+    """After MOVE_AFTER_S, point production at ``version``; note when the service serves it."""
+    time.sleep(MOVE_AFTER_S)
+    registry.set_alias(registry.client_for(tracking_uri), name, registry.PRODUCTION, version)
+    moved = time.monotonic()
+    log["moved_at_s"] = MOVE_AFTER_S
+    while time.monotonic() - moved < 30:
+        if get_json(f"{service_url}/v1/model")[1].get("version") == version:
+            log["swap_seconds"] = round(time.monotonic() - moved, 2)
+            return
+        time.sleep(0.2)
+
+
+@pytest.fixture()
+def wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        pytest.skip("wrk is not installed: `make setup-browser` installs it from Debian's packages")
+    return path
+
+
+def run_wrk(wrk: str, url: str, script: Path) -> tuple[str, dict]:
+    """wrk's report and the JSON line that the script's done() writes."""
+    command = [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--timeout", "5s"]
+    command += ["--latency", "-s", str(script), url]
+    run = subprocess.run(
+        command, capture_output=True, text=True, timeout=DURATION_S + 60, check=True
+    )
+    line = next(text for text in run.stdout.splitlines() if text.startswith("WRK_JSON "))
+    return run.stdout, json.loads(line.removeprefix("WRK_JSON "))
+
+
+def metric_values(url: str) -> dict[str, float]:
+    """The service's Prometheus samples: 'name{labels}' -> value."""
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
+        text = response.read().decode()
+    samples = (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    return {name: float(value) for name, value in samples}
+
+
+def in_service_quantiles(metrics: dict[str, float]) -> dict[str, float]:
+    """p50 and p99 of the service's own request-duration histogram for predictions, in ms (the
+    upper bound of the bucket holding the quantile): time inside the service, no queueing."""
+    prefix = 'serving_request_duration_seconds_bucket{endpoint="/v1/predictions",le="'
+    buckets = sorted(
+        (float(key[len(prefix) : -2]), count)
+        for key, count in metrics.items()
+        if key.startswith(prefix) and "+Inf" not in key
+    )
+    total = metrics[prefix + '+Inf"}']
+    return {
+        f"p{round(q * 100)}": next(bound * 1000 for bound, count in buckets if count >= q * total)
+        for q in (0.5, 0.99)
+    }
+
+
+def figures(result: dict, metrics: dict[str, float], swap: dict, load: list[float]) -> dict:
+    """What the run measured, for the log and docs/reliability.md."""
+    return {
+        "requests": result["requests"],
+        "requests_per_s": round(result["requests"] / (result["duration_us"] / 1e6)),
+        "latency_ms": {key: value / 1000 for key, value in result["latency_us"].items()},
+        "in_service_ms": in_service_quantiles(metrics),
+        "versions": result["versions"],
+        "version_switches_seen": result["switches"],
+        "load_average_1min": [round(value, 1) for value in load],
+        **swap,
+    }
+
+
+def test_sustained_load_with_an_alias_move_has_no_errors(
+    wrk, platform, split, register, start_service, get_json, eventually, tmp_path
+):  # pylint: disable=too-many-arguments,too-many-positional-arguments
+    first, second = (
+        register(
+            platform.tracking_uri,
+            platform.name,
+            split,
+            alias=alias,
+            kind="gradient_boosting",
+            params={**REFERENCE, "random_state": seed},
+        )
+        for alias, seed in (("production", 1), (None, 2))
+    )
+    service = start_service(platform.tracking_uri, platform.name, poll_seconds=1.0)
+    eventually(lambda: get_json(f"{service.url}/ready")[0] == 200, 90, "the service being ready")
+    assert get_json(f"{service.url}/v1/model")[1]["engine"] == "onnxruntime"
+    script = tmp_path / "predict.lua"
+    script.write_text(WRK_SCRIPT % {"body": request_body()}, encoding="utf-8")
+
+    swap: dict = {}
+    mover = threading.Thread(
+        target=move_alias_later,
+        args=(platform.tracking_uri, platform.name, second, service.url, get_json, swap),
+    )
+    mover.start()
+    load = [os.getloadavg()[0]]
+    report, result = run_wrk(wrk, f"{service.url}/v1/predictions", script)
+    load.append(os.getloadavg()[0])
+    mover.join()
+    metrics = metric_values(f"{service.url}/metrics")
+    print(f"\n{report}\nload figures: {json.dumps(figures(result, metrics, swap, load))}")
+
+    assert result["errors"] == {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
+    assert result["statuses"] == {"200": result["requests"]}
+    assert set(result["versions"]) == {first, second}, "both versions answered"
+    assert "swap_seconds" in swap, "the service never served the new version"
+    assert get_json(f"{service.url}/v1/model")[1]["version"] == second
+    assert metrics["serving_model_swaps_total"] == 2.0  # the first version, then the second
+    answered = {k for k in metrics if 'endpoint="/v1/predictions"' in k}
+    assert not [k for k in answered if k.startswith("serving_errors_total")]
+    assert [k for k in answered if k.startswith("serving_requests_total")] == [
+        'serving_requests_total{endpoint="/v1/predictions",method="POST",status="200"}'
+    ]
