@@ -49,6 +49,7 @@ def train_model(  # pylint: disable=too-many-arguments
     params: Mapping[str, Any] | None = None,
     alias: str | None = registry.CANDIDATE,
     tags: Mapping[str, str] | None = None,
+    version_tags: Mapping[str, str] | None = None,
 ) -> tuple[tracking.TrainingResult, pd.DataFrame, pd.DataFrame]:
     """Split, train, track, register as ``alias``; returns the result and the train/test sets."""
     if processed.empty:
@@ -64,6 +65,7 @@ def train_model(  # pylint: disable=too-many-arguments
         params=params,
         alias=alias,
         tags=tags,
+        version_tags=version_tags,
     )
     return result, train, test
 

@@ -173,8 +173,8 @@ def player_source(settings: Settings) -> PlayerSource:
 def arrive(storage: Storage, plan: LifecyclePlan, day: int, source: PlayerSource) -> int:
     """Write the day's players to score, and hold their labels back; returns how many."""
     batch, labels = simulator.split_labels(source.players(plan, day))
+    write_csv(storage, layout.held_labels(plan.date(day)), labels)  # first: see simulate_day
     write_csv(storage, layout.batch_input(plan.date(day)), batch)
-    write_csv(storage, layout.held_labels(plan.date(day)), labels)
     return len(batch)
 
 

@@ -47,7 +47,7 @@ from machine_learning import (
     simulator,
     training,
 )
-from machine_learning.config import Settings, load_settings
+from machine_learning.config import Settings, apply_mlflow_client_settings, load_settings
 from machine_learning.schema import ID_COLUMN, PREDICTION_COLUMN, TARGET_COLUMN
 from machine_learning.storage import (
     Storage,
@@ -184,6 +184,7 @@ def forwarded_variables(variables: Mapping[str, Any]) -> dict[str, Any]:
 
 def _context(variables: Mapping[str, Any]) -> tuple[Settings, Storage, RunOptions]:
     settings = load_settings()
+    apply_mlflow_client_settings(settings)  # fail in seconds, not minutes, when MLflow is down
     return settings, storage_from_settings(settings), run_options(variables, settings)
 
 
@@ -394,7 +395,13 @@ def train_candidate(training_data: pd.DataFrame, variables: Mapping[str, Any]) -
     settings, _, options = _context(variables)
     fingerprint = training_fingerprint(training_data, options)
     client = registry.client_for(settings.mlflow_tracking_uri)
-    existing = _version_trained_on(client, settings.model_name, fingerprint)
+    try:
+        existing = _version_trained_on(client, settings.model_name, fingerprint)
+    except mlflow.exceptions.MlflowException as error:
+        raise registry.RegistryUnavailableError(
+            f"the MLflow server at {settings.mlflow_tracking_uri} could not be asked for the "
+            f"versions of {settings.model_name} (is it running?): {error}"
+        ) from error
     if existing is not None:
         registry.set_alias(client, settings.model_name, registry.CANDIDATE, existing.version)
         LOGGER.info("same training data as version %s: it is the candidate", existing.version)
@@ -423,9 +430,7 @@ def train_candidate(training_data: pd.DataFrame, variables: Mapping[str, Any]) -
             "trigger": str(variables.get("trigger") or _how_started(variables)),
             "trigger_reason": str(variables.get("reason") or "")[:5000],
         },
-    )
-    client.set_model_version_tag(
-        settings.model_name, result.model_version, FINGERPRINT_TAG, fingerprint
+        version_tags={FINGERPRINT_TAG: fingerprint},
     )
     LOGGER.info("registered %s version %s as candidate", result.model_name, result.model_version)
     return {**result.as_dict(), "reused": False, "train_rows": len(train), "test_rows": len(test)}
@@ -670,10 +675,8 @@ def simulate_day(
     """Write a simulated day: the batch to score and (as if revealed later) its true labels."""
     frame = simulator.daily_players(simulation_day_index(day), players, seed=seed, drift=drift)
     batch, labels = simulator.split_labels(frame)
-    return {
-        "batch": write_csv(storage, layout.batch_input(day), batch),
-        "labels": write_csv(storage, layout.labels(day), labels),
-    }
+    labels_uri = write_csv(storage, layout.labels(day), labels)  # first: a batch means complete
+    return {"batch": write_csv(storage, layout.batch_input(day), batch), "labels": labels_uri}
 
 
 def load_batch(variables: Mapping[str, Any]) -> pd.DataFrame:
