@@ -80,6 +80,23 @@ diagrams: setup-app ## Regenerate the diagrams in images/ from the code (Mage me
 screenshots: setup-app ## Refresh the UI screenshots in images/ from the running platform (after make run; needs setup-browser)
 	$(PY) -m machine_learning.screenshots
 
+AUDIT_VENV := runtime/pip-audit
+
+$(AUDIT_VENV)/.installed: requirements-audit.txt
+	test -x $(AUDIT_VENV)/bin/python || $(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
+	$(AUDIT_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-audit.txt
+	touch $@
+
+.PHONY: audit
+audit: setup $(AUDIT_VENV)/.installed ## pip-audit of every package installed in the three environments (needs a vulnerability database: PyPI's JSON API or OSV)
+	@for venv in $(VENV) $(SERVERS_VENV) $(FUZZ_VENV); do \
+	  echo "== $$venv"; \
+	  $$venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > $(AUDIT_VENV)/$${venv#.}.txt && \
+	  $(AUDIT_VENV)/bin/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
+	    -r $(AUDIT_VENV)/$${venv#.}.txt || exit 1; \
+	done
+
 clean-runtime: ## Delete run-time state (runtime/: data, MLflow, Mage, logs)
 	rm -rf runtime
 
