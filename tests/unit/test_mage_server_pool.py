@@ -10,8 +10,7 @@ import textwrap
 
 from machine_learning.config import PROJECT_ROOT
 
-PROBE = textwrap.dedent(
-    """
+PROBE = textwrap.dedent("""
     import multiprocessing as mp
     import os
     from machine_learning import mage_server
@@ -38,8 +37,7 @@ PROBE = textwrap.dedent(
         mage_server._PRELOADED["stamp"] -= 1  # as if the source changed after the preload
         print("changed", fork_and_ask())
         print("pool", mage_server._pending(mp.Queue()))
-    """
-)
+    """)
 
 
 def test_forked_workers_reuse_the_preload_until_the_source_changes(tmp_path):
