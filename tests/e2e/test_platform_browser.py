@@ -44,7 +44,9 @@ def views(lifecycle_platform):
 
 @pytest.fixture(scope="module")
 def mlflow_client(lifecycle_platform) -> MlflowClient:
-    return MlflowClient(tracking_uri=lifecycle_platform.mlflow_url)
+    return MlflowClient(
+        tracking_uri=lifecycle_platform.mlflow_url, registry_uri=lifecycle_platform.mlflow_url
+    )
 
 
 def png_size(path) -> tuple[int, int]:

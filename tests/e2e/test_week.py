@@ -129,21 +129,22 @@ def test_batch_inference_rerun_replaces_the_day(platform):
     pd.testing.assert_frame_equal(after, before)
 
 
-def test_weekend_training_then_monday_selection_keeps_an_equal_candidate(platform):
+def test_weekend_training_on_the_same_data_reuses_the_version_and_selection_keeps_it(platform):
     _run("training_workflow", day=SATURDAY.isoformat())
-    assert [v.version for v in platform.versions()] == ["1", "2"]
-    assert platform.alias("candidate") == "2" and platform.alias("production") == "1"
+    # No labelled day is older than the selection window yet: the same data as Monday's
+    # training, so that version becomes the candidate again (no duplicate version).
+    assert [v.version for v in platform.versions()] == ["1"]
+    assert platform.alias("candidate") == "1" and platform.alias("production") == "1"
 
     _run("select_best_model", day=NEXT_MONDAY.isoformat())
     decision = pipelines.read_json_report(platform.storage, NEXT_MONDAY, "model_selection")
-    # Same data, same seed: the candidate is no better, so production stays.
     assert decision["promoted"] is False
+    assert decision["verdict"] == "kept: the candidate already is the production model"
     assert decision["evaluation_source"] == layout.labels(MONDAY)
-    assert decision["candidate_metrics"]["accuracy"] == decision["production_metrics"]["accuracy"]
     assert platform.alias("production") == "1" and platform.alias("best") == "1"
     runs = _selection_runs(platform)
     assert runs["decision"].tolist() == ["promote", "keep"]
-    assert runs["candidate_version"].tolist()[-1] == "2"
+    assert runs["candidate_version"].tolist()[-1] == "1"
 
 
 def test_drifted_batch_retrains_and_promotes_a_better_candidate(platform):
@@ -159,10 +160,10 @@ def test_drifted_batch_retrains_and_promotes_a_better_candidate(platform):
     assert retraining["status"] == "completed"
     assert retraining["reasons"] == [reason["message"] for reason in decision["reasons"]]
 
-    # ml_retraining ran training_workflow (version 3, trained with the older drifted day) and
+    # ml_retraining ran training_workflow (version 2, trained with the older drifted day) and
     # select_best_model, which compared both models on the newest labelled day.
     versions = platform.versions()
-    assert [v.version for v in versions] == ["1", "2", "3"]
+    assert [v.version for v in versions] == ["1", "2"]
     run = platform.client.get_run(versions[-1].run_id)
     assert run.data.tags["trigger"] == "performance_monitor"
     assert "AvgSessionDurationMinutes" in run.data.tags["trigger_reason"]
@@ -170,13 +171,13 @@ def test_drifted_batch_retrains_and_promotes_a_better_candidate(platform):
     assert layout.labels(TUESDAY) not in run.data.tags["training_sources"]
     selection = retraining["selection"]
     assert selection["evaluation_source"] == layout.labels(TUESDAY)
-    assert selection["candidate_version"] == "3" and selection["production_version_before"] == "1"
+    assert selection["candidate_version"] == "2" and selection["production_version_before"] == "1"
     assert selection["candidate_metrics"]["accuracy"] > selection["production_metrics"]["accuracy"]
     assert selection["promoted"] is True
-    assert platform.alias("production") == "3" and platform.alias("best") == "3"
+    assert platform.alias("production") == "2" and platform.alias("best") == "2"
     # The monitoring reference now belongs to the new production model.
     reference = read_csv(platform.storage, layout.REFERENCE)
-    saved = read_csv(platform.storage, pipelines.version_reference("3"))
+    saved = read_csv(platform.storage, pipelines.version_reference("2"))
     pd.testing.assert_frame_equal(reference, saved)
 
 
@@ -193,7 +194,7 @@ def test_online_inference_headless(platform):
     assert output["PlayerID"].tolist() == records[ID_COLUMN].tolist()
     assert output["prediction"].isna().tolist() == [False, False, True, False, False]
     assert "Age: 300 is above the maximum 120" in output.loc[2, "rejection_reason"]
-    assert set(output["model_version"]) == {"3"}
+    assert set(output["model_version"]) == {"2"}
 
 
 @pytest.mark.usefixtures("platform")

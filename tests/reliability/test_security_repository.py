@@ -46,7 +46,11 @@ def _keys(results: dict[str, list[dict]]) -> set[tuple[str, str, str]]:
 
 
 def test_no_secret_in_the_tracked_files():
-    tracked = [p for p in _git("ls-files").stdout.splitlines() if (PROJECT_ROOT / p).is_file()]
+    tracked = [
+        p
+        for p in _git("ls-files").stdout.splitlines()
+        if (PROJECT_ROOT / p).is_file() and p != BASELINE.name  # its own hashes are not secrets
+    ]
     baseline = json.loads(BASELINE.read_text(encoding="utf-8"))
     audited = {
         key
