@@ -13,7 +13,7 @@ CODE := machine_learning tests benchmarks mlops
         e2e-tests quality-checks format bench clean-runtime diagrams screenshots
 
 help: ## Show the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
@@ -71,8 +71,8 @@ format: setup-app ## Apply isort and black
 	$(VENV)/bin/isort $(CODE)
 	$(VENV)/bin/black $(CODE)
 
-bench: setup ## Run every benchmark script in benchmarks/ and print the figures
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+bench: setup ## Run every benchmark script, write benchmarks/RESULTS.md (BENCH_QUICK=1, BENCH_REPEATS=N, BENCH_ONLY=a,b)
+	$(PY) benchmarks/run_all.py
 
 diagrams: setup-app ## Regenerate the diagrams in images/ from the code (Mage metadata; needs Graphviz: setup-browser)
 	$(PY) -m machine_learning.diagrams

@@ -29,14 +29,16 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from common import Timing, load_average, quick, record, repeats, timed
 from threadpoolctl import threadpool_limits
 
 from machine_learning import jobs, preprocessing, services, simulator, tracking
 from machine_learning.schema import FEATURE_COLUMNS
 from machine_learning.serving import engines
 
-SINGLE = int(os.environ.get("BENCH_SINGLE", "2000"))
-BATCHES = int(os.environ.get("BENCH_BATCHES", "300"))
+AREA = "online"
+SINGLE = int(os.environ.get("BENCH_SINGLE", "500" if quick() else "2000"))
+BATCHES = int(os.environ.get("BENCH_BATCHES", "90" if quick() else "300"))
 BATCH_SIZE = 100
 PLAYERS = 30_025
 BIN = Path(sys.executable).parent
@@ -79,20 +81,27 @@ def _latencies(target: Target, bodies: list[bytes]) -> list[float]:
     return times
 
 
-def _throughput(target: Target, bodies: list[bytes]) -> float:
+def _throughput(target: Target, bodies: list[bytes]) -> Timing:
+    """Records/s of repeated passes over the batch requests."""
     for body in bodies[:20]:
         target.post(body)
-    started = time.perf_counter()
-    for body in bodies:
-        target.post(body)
-    return len(bodies) * BATCH_SIZE / (time.perf_counter() - started)
+    rates = []
+    passes = max(1, repeats())
+    size = max(1, len(bodies) // passes)
+    for start in range(0, size * passes, size):
+        began = time.perf_counter()
+        for body in bodies[start : start + size]:
+            target.post(body)
+        rates.append(size * BATCH_SIZE / (time.perf_counter() - began))
+    return Timing(tuple(rates))
 
 
-def _measure(target: Target, singles: list[dict], batches: list[list[dict]]) -> dict[str, float]:
+def _measure(target: Target, singles: list[dict], batches: list[list[dict]]) -> dict:
     single_bodies = [json.dumps(target.wrap([r])).encode() for r in singles]
     batch_bodies = [json.dumps(target.wrap(b)).encode() for b in batches]
     times = sorted(_latencies(target, single_bodies))
     return {
+        "latency_ms": Timing(tuple(t * 1e3 for t in times)),
         "p50_ms": statistics.median(times) * 1e3,
         "p99_ms": times[int(len(times) * 0.99) - 1] * 1e3,
         "records_per_s": _throughput(target, batch_bodies),
@@ -142,27 +151,62 @@ def _start_mlflow_serve(server_url: str, uri: str, folder: Path) -> services.Man
         raise
 
 
-def _engine_costs(model, records: list[dict]) -> list[str]:
+def _engine_costs(model, records: list[dict]) -> None:
     columns = engines.frame_columns(pd.DataFrame(records))
-    lines = []
-    for engine in (engines.OnnxEngine.from_model(model), engines.SklearnEngine(model)):
-        for size in (1, BATCH_SIZE):
-            part = {k: v[:size] for k, v in columns.items()}
+    onnx, sklearn = engines.OnnxEngine.from_model(model), engines.SklearnEngine(model)
+    for size in (1, BATCH_SIZE):
+        part = {k: v[:size] for k, v in columns.items()}
+        runs = 200 if size == 1 else 50
+        costs = {}
+        for engine in (sklearn, onnx):
             engine.predict(part)
-            times = []
-            for _ in range(200 if size == 1 else 50):
-                started = time.perf_counter()
-                engine.predict(part)
-                times.append(time.perf_counter() - started)
-            median_us = statistics.median(times) * 1e6
-            lines.append(f"  {engine.name:<12} {size:>3} record(s): median {median_us:8.0f} µs")
-    return lines
+            costs[engine.name] = Timing(
+                tuple(t * 1e6 for t in timed(lambda e=engine, p=part: e.predict(p), runs).values)
+            )
+        record(AREA, f"in process, scikit-learn, {size} record(s)", costs[sklearn.name], "µs")
+        record(
+            AREA,
+            f"in process, ONNX Runtime, {size} record(s)",
+            costs[onnx.name],
+            "µs",
+            reference="scikit-learn",
+            ratio=costs[onnx.name].median / costs[sklearn.name].median,
+        )
 
 
-def _line(name: str, figures: dict[str, float]) -> str:
-    return (
-        f"{name:<22} single p50 {figures['p50_ms']:6.2f} ms   p99 {figures['p99_ms']:6.2f} ms   "
-        f"100-record batches {figures['records_per_s']:9,.0f} records/s"
+def _record(label: str, figures: dict, ours: dict | None) -> None:
+    """The figures of one server (with ratios to this service's)."""
+    versus = {} if ours is None else {"reference": "this service"}
+    record(
+        AREA,
+        f"{label}: single-record latency p50 (min-max of the requests)",
+        figures["latency_ms"],
+        "ms",
+        ratio=None if ours is None else figures["p50_ms"] / ours["p50_ms"],
+        target="<= 1 ms" if ours is None else "",
+        met=figures["p50_ms"] <= 1 if ours is None else None,
+        **versus,
+    )
+    record(
+        AREA,
+        f"{label}: single-record latency p99",
+        figures["p99_ms"],
+        "ms",
+        ratio=None if ours is None else figures["p99_ms"] / ours["p99_ms"],
+        target="<= 5 ms" if ours is None else "",
+        met=figures["p99_ms"] <= 5 if ours is None else None,
+        **versus,
+    )
+    rate = figures["records_per_s"]
+    record(
+        AREA,
+        f"{label}: throughput of {BATCH_SIZE}-record requests",
+        rate,
+        "records/s",
+        ratio=None if ours is None else rate.median / ours["records_per_s"].median,
+        target=">= 20,000" if ours is None else "",
+        met=rate.median >= 20_000 if ours is None else None,
+        **versus,
     )
 
 
@@ -240,21 +284,23 @@ def _measure_mage(  # pylint: disable=too-many-locals
         schedule = client.api_trigger("online_inference")
         client.predict(records[:1], schedule)  # fills the model cache
         times = []
-        for record in records:
+        for one in records:
             started = time.perf_counter()
-            client.predict([record], schedule)
+            client.predict([one], schedule)
             times.append(time.perf_counter() - started)
-        started = time.perf_counter()
+        rates = []
         for batch in batches:
+            started = time.perf_counter()
             client.predict(batch, schedule)
-        batch_seconds = time.perf_counter() - started
+            rates.append(len(batch) / (time.perf_counter() - started))
     finally:
         server.stop()
     ordered = sorted(times)
     return {
+        "latency_ms": Timing(tuple(t * 1e3 for t in ordered)),
         "p50_ms": 1000 * statistics.median(ordered),
         "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
-        "records_per_s": sum(len(batch) for batch in batches) / batch_seconds,
+        "records_per_s": Timing(tuple(rates)),
     }
 
 
@@ -266,24 +312,15 @@ def main() -> int:
     batches = [[pool[i] for i in rng.integers(0, len(pool), BATCH_SIZE)] for _ in range(BATCHES)]
     print(
         f"# serving benchmark: {SINGLE} single-record requests, {BATCHES} x {BATCH_SIZE}-record "
-        f"requests, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+        f"requests; {load_average()}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         results, model = _run_servers(Path(tmp), singles, batches)
-    for label, figures in results.items():
-        print(_line(label, figures))
     ours = results["this service"]
-    for label in ("mlflow models serve", "Mage API trigger"):
-        if label in results:
-            theirs = results[label]
-            print(
-                f"ratios ({label} / this service): p50 {theirs['p50_ms'] / ours['p50_ms']:.0f}x, "
-                f"p99 {theirs['p99_ms'] / ours['p99_ms']:.0f}x, "
-                f"throughput {ours['records_per_s'] / theirs['records_per_s']:.0f}x"
-            )
-    print("in-process engine cost (same model, same records):")
+    for label, figures in results.items():
+        _record(label, figures, None if label == "this service" else ours)
     with threadpool_limits(limits=1):
-        print("\n".join(_engine_costs(model, pool)))
+        _engine_costs(model, pool)
     return 0
 
 

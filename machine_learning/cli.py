@@ -286,6 +286,13 @@ from machine_learning.serving.cli import (  # noqa: E402  pylint: disable=wrong-
 app.command("serve")(serve_command)
 
 
+from machine_learning.scoring_cli import (  # noqa: E402  pylint: disable=wrong-import-position
+    score_command,
+)
+
+app.command("score")(score_command)
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     # pylint: disable=import-outside-toplevel
     from mlflow.exceptions import MlflowException

@@ -18,6 +18,8 @@ Variables (all optional; the pipelines' ``metadata.yaml`` holds the defaults):
     selection_metric        metric that decides champion/challenger (default: accuracy)
     min_improvement         the candidate must beat production by more than this
     drift_window_min_rows   labelled rows since drift began that make training use them alone
+    monitoring_sample_rows  monitoring reads a day (or reference) larger than twice this as a
+                            uniform sample of this many rows, chunk by chunk (bounded memory)
     records                 online inference: a list of player records (or a JSON string of one)
 """
 
@@ -35,6 +37,7 @@ import mlflow
 import pandas as pd
 
 from machine_learning import (
+    batch_scoring,
     data_sources,
     inference,
     jobs,
@@ -88,6 +91,7 @@ DEFAULT_VARIABLES: dict[str, Any] = {
     "selection_metric": "accuracy",
     "min_improvement": 0.0,
     "drift_window_min_rows": 2_000,
+    "monitoring_sample_rows": 50_000,
 }
 # The variables a run passes on to the pipelines it triggers (ml_retraining and its children).
 FORWARDED_VARIABLES: tuple[str, ...] = tuple(DEFAULT_VARIABLES)
@@ -112,6 +116,7 @@ class RunOptions:  # pylint: disable=too-many-instance-attributes
     min_improvement: float
     seed: int
     drift_window_min_rows: int = 2_000
+    monitoring_sample_rows: int = 50_000
 
 
 def _as_bool(value: Any) -> bool:
@@ -168,7 +173,17 @@ def run_options(variables: Mapping[str, Any], settings: Settings) -> RunOptions:
         min_improvement=float(merged["min_improvement"]),
         seed=int(merged.get("seed", settings.seed)),
         drift_window_min_rows=int(merged["drift_window_min_rows"]),
+        monitoring_sample_rows=_positive(
+            merged["monitoring_sample_rows"], "monitoring_sample_rows"
+        ),
     )
+
+
+def _positive(value: Any, name: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return number
 
 
 def forwarded_variables(variables: Mapping[str, Any]) -> dict[str, Any]:
@@ -737,13 +752,16 @@ def load_reference(variables: Mapping[str, Any]) -> pd.DataFrame:
     """The monitoring reference: the production training's train and test sets with predictions."""
     from machine_learning import monitoring  # pylint: disable=import-outside-toplevel
 
-    _, storage, _ = _context(variables)
+    _, storage, options = _context(variables)
     if not storage.exists(layout.REFERENCE):
         raise StorageError(
             f"no monitoring reference ({storage.uri(layout.REFERENCE)}): the production model was "
             "not promoted by select_best_model; run training_workflow and select_best_model first"
         )
-    return monitoring.monitoring_frame(read_csv(storage, layout.REFERENCE, as_text=True))
+    reference = batch_scoring.read_for_monitoring(
+        storage, layout.REFERENCE, options.monitoring_sample_rows, options.seed
+    )
+    return monitoring.monitoring_frame(reference)
 
 
 def load_current(variables: Mapping[str, Any]) -> pd.DataFrame:
@@ -752,7 +770,10 @@ def load_current(variables: Mapping[str, Any]) -> pd.DataFrame:
 
     _, storage, options = _context(variables)
     day = monitoring_day(storage, options)
-    return monitoring.monitoring_frame(read_csv(storage, layout.current(day), as_text=True))
+    current = batch_scoring.read_for_monitoring(
+        storage, layout.current(day), options.monitoring_sample_rows, options.seed
+    )
+    return monitoring.monitoring_frame(current)
 
 
 def run_drift_tests(

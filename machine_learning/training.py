@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,10 @@ from sklearn.metrics import (
 )
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
+from threadpoolctl import threadpool_limits
 
 from machine_learning import preprocessing
+from machine_learning.config import load_settings
 from machine_learning.schema import CATEGORICAL_FEATURES, CLASS_LABELS, NUMERIC_FEATURES
 
 GRADIENT_BOOSTING = "gradient_boosting"
@@ -99,19 +102,38 @@ def build_model(kind: str = GRADIENT_BOOSTING, params: Mapping[str, Any] | None 
     )
 
 
+@contextmanager
+def limited_threads(threads: int | None = None) -> Iterator[int]:
+    """Cap the OpenMP/BLAS threads of what runs inside (default: the MODEL_THREADS setting).
+
+    HistGradientBoosting starts one OpenMP thread per core; on a machine whose cores are busy
+    with other work those threads wait for each other and a 1-second fit takes 10-60 seconds.
+    """
+    count = load_settings().model_threads if threads is None else threads
+    if count < 1:
+        raise ValueError(f"model threads (MODEL_THREADS) must be at least 1, got {count}")
+    with threadpool_limits(limits=count):
+        yield count
+
+
 def fit(
-    train: pd.DataFrame, kind: str = GRADIENT_BOOSTING, params: Mapping[str, Any] | None = None
+    train: pd.DataFrame,
+    kind: str = GRADIENT_BOOSTING,
+    params: Mapping[str, Any] | None = None,
+    threads: int | None = None,
 ) -> Pipeline:
-    """Fit a model of ``kind`` on labelled rows."""
+    """Fit a model of ``kind`` on labelled rows (``threads``: see :func:`limited_threads`)."""
     model = build_model(kind, params)
-    model.fit(preprocessing.features(train), preprocessing.target(train))
+    with limited_threads(threads):
+        model.fit(preprocessing.features(train), preprocessing.target(train))
     return model
 
 
 def evaluate(model: Pipeline, labelled: pd.DataFrame) -> Evaluation:
     """Accuracy, macro precision/recall/F1, per-class F1 and the confusion matrix."""
     truth = preprocessing.target(labelled)
-    predicted = model.predict(preprocessing.features(labelled))
+    with limited_threads():
+        predicted = model.predict(preprocessing.features(labelled))
     labels = list(range(len(CLASS_LABELS)))
     per_class = f1_score(truth, predicted, labels=labels, average=None, zero_division=0)
     metrics = {
@@ -154,7 +176,8 @@ def permutation_importances(
         shuffled = inputs.copy()
         shuffled[column] = rng.permutation(shuffled[column].to_numpy())
         blocks.append(shuffled)
-    predicted = model.predict(pd.concat(blocks, ignore_index=True)).reshape(len(blocks), -1)
+    with limited_threads():
+        predicted = model.predict(pd.concat(blocks, ignore_index=True)).reshape(len(blocks), -1)
     accuracy = (predicted == truth).mean(axis=1)
     return pd.Series(accuracy[0] - accuracy[1:], index=list(inputs.columns)).sort_values(
         ascending=False

@@ -50,6 +50,7 @@ def test_run_options_day_from_the_trigger():
         ({"model_kind": "svm"}, "model kind"),
         ({"model_params": "[1]"}, "JSON object"),
         ({"evaluation_days": 0}, "evaluation_days"),
+        ({"monitoring_sample_rows": 0}, "monitoring_sample_rows"),
     ],
 )
 @pytest.mark.usefixtures("clean_env")
