@@ -6,7 +6,7 @@ SERVERS_VENV := .venv-servers
 FUZZ_VENV := .venv-fuzz
 PY := $(VENV)/bin/python
 PIP_QUIET := --quiet --disable-pip-version-check
-CODE := machine_learning tests benchmarks mlops
+CODE := machine_learning tests benchmarks mlops mlflow-guard
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-app setup-servers setup-fuzz setup-browser test unit-tests integration-tests \
@@ -24,10 +24,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip check
 	touch $@
 
-$(SERVERS_VENV)/.installed: requirements-servers.txt
+$(SERVERS_VENV)/.installed: requirements-servers.txt mlflow-guard/pyproject.toml
 	test -x $(SERVERS_VENV)/bin/python || $(PYTHON) -m venv $(SERVERS_VENV)
 	$(SERVERS_VENV)/bin/python -m pip install $(PIP_QUIET) --upgrade pip
 	$(SERVERS_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements-servers.txt
+	# MLflow's Host and CORS protection (mlflow server --app-name host-guard; stdlib only)
+	$(SERVERS_VENV)/bin/python -m pip install $(PIP_QUIET) --no-deps -e ./mlflow-guard
 	touch $@
 
 $(FUZZ_VENV)/.installed: requirements-fuzz.txt
@@ -64,7 +66,7 @@ e2e-tests: setup ## Run the end-to-end tests (Mage pipelines against real server
 quality-checks: setup-app ## isort, black and pylint (must pass before every commit)
 	$(VENV)/bin/isort --check-only --diff $(CODE)
 	$(VENV)/bin/black --check $(CODE)
-	$(VENV)/bin/pylint machine_learning benchmarks mlops
+	$(VENV)/bin/pylint machine_learning benchmarks mlops mlflow-guard/mlflow_guard
 	$(VENV)/bin/pylint tests --disable=missing-function-docstring,redefined-outer-name,protected-access,import-outside-toplevel,import-error  # helper modules beside the tests are on pytest's path, not pylint's
 
 format: setup-app ## Apply isort and black

@@ -21,6 +21,10 @@ from machine_learning.config import PROJECT_ROOT
 
 SERVERS_VENV = PROJECT_ROOT / ".venv-servers"
 HOST = "127.0.0.1"
+# The MLflow app plugin of mlflow-guard/ (installed into .venv-servers by `make setup`): MLflow's
+# server behind Host-header and CORS allow-lists, MLFLOW_ALLOWED_HOSTS (default localhost,
+# 127.0.0.1, [::1]) and MLFLOW_CORS_ALLOWED_ORIGINS (default none). See docs/reliability.md.
+MLFLOW_GUARD_APP = "host-guard"
 # Client-side MLflow state that a server must not inherit (mlflow.set_experiment exports
 # MLFLOW_EXPERIMENT_ID, and a server that sees it validates requests against it).
 _CLIENT_ONLY_VARIABLES = (
@@ -151,6 +155,11 @@ def servers_executable(name: str, venv: Path = SERVERS_VENV) -> str:
     return str(path)
 
 
+def mlflow_guard_installed(venv: Path = SERVERS_VENV) -> bool:
+    """Whether mlflow-guard (the ``host-guard`` app of ``mlflow server``) is in ``venv``."""
+    return any(venv.glob("lib/python*/site-packages/mlflow_guard-*.dist-info"))
+
+
 def start_mlflow_server(  # pylint: disable=too-many-arguments,too-many-positional-arguments
     state_dir: Path,
     port: int | None = None,
@@ -159,9 +168,20 @@ def start_mlflow_server(  # pylint: disable=too-many-arguments,too-many-position
     log_path: Path | None = None,
     venv: Path = SERVERS_VENV,
     timeout: float = 90.0,
+    guarded: bool = True,
 ) -> ManagedProcess:
-    """MLflow tracking server: SQLite backend in ``state_dir``, artifacts served (local or S3)."""
+    """MLflow tracking server: SQLite backend in ``state_dir``, artifacts served (local or S3).
+
+    ``guarded``: behind mlflow-guard's Host and CORS checks (``--app-name host-guard``), with
+    the allow-lists of ``env`` or of this process's environment (defaults: loopback names on any
+    port, no cross-origin request), which every client of 127.0.0.1:<port> passes.
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
+    if guarded and not mlflow_guard_installed(venv):
+        raise ServiceError(
+            f"mlflow-guard is not installed in {venv}: run `make setup-servers` "
+            "(it installs ./mlflow-guard, the MLflow server's Host and CORS protection)"
+        )
     port = port or free_port()
     destination = artifacts_destination or str((state_dir / "artifacts").resolve())
     command = [
@@ -178,6 +198,7 @@ def start_mlflow_server(  # pylint: disable=too-many-arguments,too-many-position
         "--artifacts-destination",
         destination,
         "--serve-artifacts",
+        *(["--app-name", MLFLOW_GUARD_APP] if guarded else []),
     ]
     url = f"http://{HOST}:{port}"
     return start_process(

@@ -21,7 +21,13 @@ export MLFLOW_BACKEND_STORE_URI
 if [ -z "${MLFLOW_S3_ENDPOINT_URL:-}" ]; then
     unset MLFLOW_S3_ENDPOINT_URL
 fi
+# Host-header and CORS protection (mlflow-guard, in the image): the server answers only requests
+# naming a host of MLFLOW_ALLOWED_HOSTS (comma-separated host, host:port or *.domain; unset:
+# localhost, 127.0.0.1 and [::1] only) and serves cross-origin browsers only from the origins of
+# MLFLOW_CORS_ALLOWED_ORIGINS (unset: none). docker-compose.yml and infrastructure/aws_prod set
+# both to the names their clients use.
 exec mlflow server \
+    --app-name host-guard \
     --host 0.0.0.0 \
     --port "${MLFLOW_PORT:-5000}" \
     --workers "${MLFLOW_WORKERS:-2}" \

@@ -100,6 +100,21 @@ locals {
   mlflow_url        = "http://mlflow.${local.service_namespace}:${local.services.mlflow.port}"
   db_secret_arn     = aws_db_instance.postgres.master_user_secret[0].secret_arn
 
+  # mlflow-guard (docker/mlflow): the Host names the MLflow server answers to, the others get 403
+  # (DNS rebinding). People reach it through the load balancer (the mlflow_url output), Mage and
+  # the prediction service by its private DNS name (local.mlflow_url), the container's own
+  # health check on loopback; plus the operator's own DNS names. /health answers any Host (the
+  # load balancer's health checks name the task's address).
+  mlflow_allowed_hosts = distinct(concat(
+    [
+      "${aws_lb.this.dns_name}:${local.services.mlflow.port}",
+      "mlflow.${local.service_namespace}:${local.services.mlflow.port}",
+      "localhost",
+      "127.0.0.1",
+    ],
+    var.mlflow_allowed_hosts,
+  ))
+
   # Environment of each container: the application's settings (machine_learning/config.py),
   # Mage's database (DB_*, the password comes from Secrets Manager below) and MLflow's stores.
   container_environment = {
@@ -125,6 +140,8 @@ locals {
       DB_PORT                      = tostring(aws_db_instance.postgres.port)
       MLFLOW_DB_NAME               = "mlflow"
       MLFLOW_ARTIFACTS_DESTINATION = "s3://${module.bucket.bucket_name}/${trimsuffix(local.mlflow_artifacts_prefix, "/")}"
+      MLFLOW_ALLOWED_HOSTS         = join(",", local.mlflow_allowed_hosts)
+      MLFLOW_CORS_ALLOWED_ORIGINS  = join(",", var.mlflow_cors_allowed_origins)
     }
     evidently = {
       EVIDENTLY_WORKSPACE = local.workspace_mounts.evidently

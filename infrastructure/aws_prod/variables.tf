@@ -164,3 +164,23 @@ variable "tags" {
   description = "Extra tags on every resource."
   default     = {}
 }
+
+variable "mlflow_allowed_hosts" {
+  type        = list(string)
+  description = "More Host names the MLflow server answers to (your own DNS names for the load balancer: mlflow.example.com:5000, *.example.com); the load balancer's name, mlflow.<project>.internal and loopback are always allowed."
+  default     = []
+  validation {
+    condition     = alltrue([for host in var.mlflow_allowed_hosts : can(regex("^(\\*\\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$", host))])
+    error_message = "mlflow_allowed_hosts entries must be host, host:port or *.domain[:port], in lower case."
+  }
+}
+
+variable "mlflow_cors_allowed_origins" {
+  type        = list(string)
+  description = "Browser origins (scheme://host[:port]) allowed to call the MLflow API cross-origin; empty = none (the MLflow UI itself is same-origin and needs none)."
+  default     = []
+  validation {
+    condition     = alltrue([for origin in var.mlflow_cors_allowed_origins : can(regex("^https?://(\\*\\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$", origin))])
+    error_message = "mlflow_cors_allowed_origins entries must be origins such as https://ui.example.com, in lower case."
+  }
+}

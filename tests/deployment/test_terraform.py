@@ -68,6 +68,9 @@ CONTAINER_THIRD_PARTY = {
     "DEFAULT_OWNER_PASSWORD",
     "MLFLOW_DB_NAME",
     "MLFLOW_ARTIFACTS_DESTINATION",
+    # read by mlflow-guard in the MLflow image (test_mlflow_guard_config.py)
+    "MLFLOW_ALLOWED_HOSTS",
+    "MLFLOW_CORS_ALLOWED_ORIGINS",
 }
 
 

@@ -65,8 +65,9 @@ def test_the_mlflow_server_listens_on_loopback_only(mlflow_server):
 
 
 def test_the_mlflow_server_allows_no_cross_origin_reader(mlflow_server):
-    """MLflow 3.2.0 has no --cors-allowed-origins; by default it sends no CORS header, so a
-    page from another origin cannot read its API (nor send it JSON: the preflight fails)."""
+    """Behind mlflow-guard with its defaults (no allowed origin), the server sends no CORS
+    header, so a page from another origin cannot read its API (nor send it JSON: the preflight
+    is refused); test_security_mlflow_guard.py covers the allow-lists."""
     url = f"{mlflow_server.url}/api/2.0/mlflow/experiments/search"
     origin = {"Origin": "http://attacker.example"}
     answer = requests.post(url, json={"max_results": 1}, headers=origin, timeout=10)
