@@ -143,15 +143,21 @@ def predict(
 
     The file is read and scored chunk by chunk (any size); both outputs appear complete or not
     at all, and a bad file fails before the model is loaded."""
-    from machine_learning import inference  # pylint: disable=import-outside-toplevel
+    # pylint: disable=import-outside-toplevel
+    from machine_learning import batch_scoring
+    from machine_learning.validation import SchemaError
 
+    try:
+        batch_scoring.check_input(input_path)
+    except SchemaError as error:
+        raise SchemaError(f"{input_path}: {error}") from error
     settings = load_settings()
     uri = model_uri or registry.model_uri(settings.model_name, registry.PRODUCTION)
+    model = registry.load_model(settings.mlflow_tracking_uri, uri)
     output = output.resolve()
     rejects = (rejects or output.with_name(output.stem + ".rejects.csv")).resolve()
-    counts = inference.score_file(
-        lambda: registry.load_model(settings.mlflow_tracking_uri, uri), input_path, output, rejects
-    )
+    scored = batch_scoring.score_file(model, input_path, batch_scoring.Outputs(output, rejects))
+    counts = {"rows_in": scored.rows_in, "predicted": scored.predicted, "rejected": scored.rejected}
     summary = {**counts, "output": str(output), "rejects": str(rejects), "model_uri": uri}
     _emit(
         summary,

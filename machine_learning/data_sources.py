@@ -6,16 +6,14 @@ fails as a whole, with a message naming the file and the offending lines; a row 
 values is validation's business (rejected with its reason, the other rows go on).
 
 :func:`read_players_csv` reads a file at once (up to ``MAX_WHOLE_FILE_BYTES``);
-:func:`iter_players_csv` reads a file of any size in chunks, and :class:`CsvFileWriter` writes
-one chunk after the other and shows the file only once it is complete.
+:func:`iter_players_csv` reads a file of any size in chunks (what
+:mod:`machine_learning.batch_scoring` scores, writing each output atomically).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -24,7 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from machine_learning import simulator
-from machine_learning.storage import StorageError, neutralise_formulas
+from machine_learning.storage import StorageError
 from machine_learning.validation import SchemaError
 
 DEFAULT_TRAINING_PLAYERS = 30_025  # the size of the real training file
@@ -167,72 +165,6 @@ def first_invalid_utf8(path: Path, block_bytes: int = 1 << 20) -> tuple[int, int
                 return None
             offset += len(block)
             lines += block.count(b"\n")
-
-
-class CsvFileWriter:
-    """Write a CSV file chunk by chunk (formula-like text neutralised, header once); the file
-    appears, atomically, only when the ``with`` block ends without an error."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.rows = 0
-        self._stream = None
-        self._temporary: Path | None = None
-        self._header_written = False
-
-    def __enter__(self) -> "CsvFileWriter":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        self._temporary = Path(name)
-        self._stream = os.fdopen(handle, "wb")
-        return self
-
-    def write(self, frame: pd.DataFrame) -> None:
-        """Append the rows of ``frame`` (the first frame's columns make the header)."""
-        header = not self._header_written
-        if _needs_no_quotes(frame):  # numbers and labels: Arrow writes them ~8x faster
-            if header:
-                self._stream.write(frame.head(0).to_csv(index=False).encode("utf-8"))
-            buffer = pa.BufferOutputStream()
-            pacsv.write_csv(
-                pa.Table.from_pandas(frame, preserve_index=False),
-                buffer,
-                pacsv.WriteOptions(include_header=False, quoting_style="none"),
-            )
-            self._stream.write(buffer.getvalue().to_pybytes())
-        else:
-            text = neutralise_formulas(frame).to_csv(index=False, header=header)
-            self._stream.write(text.encode("utf-8"))
-        self._header_written = True
-        self.rows += len(frame)
-
-    def __exit__(self, kind, error, traceback) -> None:
-        stream, temporary = self._stream, self._temporary
-        try:
-            if error is None:
-                stream.flush()
-                os.fsync(stream.fileno())
-            stream.close()
-            if error is None:
-                os.replace(temporary, self.path)
-        finally:
-            if temporary is not None:
-                temporary.unlink(missing_ok=True)
-
-
-def _needs_no_quotes(frame: pd.DataFrame) -> bool:
-    """Whether every column holds numbers, or categories of plain words (no text to neutralise,
-    no separator or quote to escape)."""
-    for column in frame.columns:
-        dtype = frame[column].dtype
-        if isinstance(dtype, pd.CategoricalDtype):
-            if not all(isinstance(c, str) and c.isalnum() for c in dtype.categories):
-                return False
-        elif not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-            return False
-    return True
 
 
 def training_players(

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from machine_learning import data_sources, preprocessing
+from machine_learning import preprocessing
 from machine_learning.schema import CLASS_LABELS, ID_COLUMN, PREDICTION_COLUMN
-from machine_learning.validation import (
-    ChunkValidator,
-    SchemaError,
-    check_columns,
-    validate_frame,
-)
+from machine_learning.validation import ChunkValidator, validate_frame
 
 PROBABILITY_COLUMNS: tuple[str, ...] = tuple(f"prob_{label}" for label in CLASS_LABELS)
-# The label column as written to a streamed predictions file: a closed set of values, which no
-# spreadsheet would execute (so the formula check can skip it).
-_LABELS = pd.CategoricalDtype(list(CLASS_LABELS))
 
 
 @dataclass(frozen=True)
@@ -76,39 +65,3 @@ def score_players(model, raw: pd.DataFrame, validator: ChunkValidator | None = N
     for column in PROBABILITY_COLUMNS:
         scored[column] = predictions[column].to_numpy()
     return ScoredBatch(predictions=predictions, scored_inputs=scored, rejected=result.rejected)
-
-
-def score_file(
-    load_model: Callable[[], Any],
-    input_path: Path,
-    output: Path,
-    rejects: Path,
-    chunk_bytes: int = data_sources.CHUNK_BYTES,
-) -> dict[str, int]:
-    """Score a players CSV of any size, chunk by chunk: predictions to ``output``, rejected rows
-    with their reasons to ``rejects``; each file appears complete or not at all.
-
-    ``load_model`` is called once the first chunk has been read and its columns checked (a bad
-    file fails before the model is fetched). Returns ``rows_in``, ``predicted``, ``rejected``.
-    """
-    chunks = data_sources.iter_players_csv(input_path, chunk_bytes)
-    first = next(chunks)
-    try:
-        check_columns(first.columns)
-    except SchemaError as error:
-        raise SchemaError(f"{input_path}: {error}") from error
-    model = load_model()
-    validator = ChunkValidator()
-    with (
-        data_sources.CsvFileWriter(output) as predicted,
-        data_sources.CsvFileWriter(rejects) as rejected,
-    ):
-        for chunk in itertools.chain([first], chunks):
-            scored = score_players(model, chunk, validator)
-            predicted.write(scored.predictions.astype({PREDICTION_COLUMN: _LABELS}))
-            rejected.write(scored.rejected)
-    return {
-        "rows_in": predicted.rows + rejected.rows,
-        "predicted": predicted.rows,
-        "rejected": rejected.rows,
-    }
