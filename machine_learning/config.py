@@ -48,6 +48,9 @@ class Settings:  # pylint: disable=too-many-instance-attributes
     service_model_alias: str = "production"
     service_poll_seconds: float = 10.0  # how often the registry alias is checked
     service_max_body_bytes: int = 1_048_576  # larger request bodies get HTTP 413
+    # Server processes, each with its own model holder (polling the alias) and metrics.
+    service_workers: int = 1
+    service_fast_path: bool = True  # ONNX Runtime when the converted model verifies
 
     # Local platform (`make run`): the Mage server's owner account and the services' ports.
     mage_owner_email: str = ""
@@ -108,8 +111,43 @@ def _positive_number(env: Mapping[str, str], name: str, default: float) -> float
     return number
 
 
+def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be true or false (1/0, yes/no, on/off), got {value!r}")
+
+
 def _optional_path(value: str | None) -> Path | None:
     return Path(value).expanduser() if value else None
+
+
+def _workers(env: Mapping[str, str]) -> int:
+    workers = _integer(env, "SERVICE_WORKERS", 1)
+    if workers < 1:
+        raise ValueError(f"SERVICE_WORKERS must be 1 or more, got {workers}")
+    return workers
+
+
+def service_environment(settings: Settings) -> dict[str, str]:
+    """The variables that :func:`load_settings` reads back into the service's settings: how
+    `gaming-mlops serve` hands its command-line choices to worker processes it spawns."""
+    return {
+        "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+        "MODEL_NAME": settings.model_name,
+        "SEED": str(settings.seed),
+        "SERVICE_HOST": settings.service_host,
+        "SERVICE_PORT": str(settings.service_port),
+        "SERVICE_MODEL_ALIAS": settings.service_model_alias,
+        "SERVICE_POLL_SECONDS": repr(settings.service_poll_seconds),
+        "SERVICE_MAX_BODY_BYTES": str(settings.service_max_body_bytes),
+        "SERVICE_WORKERS": str(settings.service_workers),
+        "SERVICE_FAST_PATH": "1" if settings.service_fast_path else "0",
+    }
 
 
 def load_settings(
@@ -151,6 +189,8 @@ def load_settings(
         service_model_alias=env.get("SERVICE_MODEL_ALIAS", "production").strip() or "production",
         service_poll_seconds=_positive_number(env, "SERVICE_POLL_SECONDS", 10.0),
         service_max_body_bytes=int(_positive_number(env, "SERVICE_MAX_BODY_BYTES", 1_048_576)),
+        service_workers=_workers(env),
+        service_fast_path=_boolean(env, "SERVICE_FAST_PATH", True),
         mage_owner_email=env.get("DEFAULT_OWNER_EMAIL", "").strip(),
         mage_owner_username=env.get("DEFAULT_OWNER_USERNAME", "").strip() or "owner",
         mage_owner_password=env.get("DEFAULT_OWNER_PASSWORD", ""),
@@ -191,3 +231,9 @@ def apply_mlflow_client_settings(settings: Settings) -> None:
     """Give MLflow's client (which reads its HTTP policy from the environment) our retry policy."""
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_http_retries)
     os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_http_timeout)
+
+
+def export_service_settings(settings: Settings) -> None:
+    """Put the service's settings into this process's environment, for the worker processes
+    that the server spawns (each builds its app from :func:`load_settings`)."""
+    os.environ.update(service_environment(settings))

@@ -83,8 +83,14 @@ def list_versions(client: MlflowClient, name: str) -> list[VersionInfo]:
 
 def version_by_alias(client: MlflowClient, name: str, alias: str) -> VersionInfo:
     """The version that ``alias`` points to, or a :class:`RegistryError` saying how to fix it."""
+    return _info(client, model_version_by_alias(client, name, alias))
+
+
+def model_version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion:
+    """MLflow's record of the version ``alias`` points to (one request; no run metrics), or
+    the errors of :func:`version_by_alias`."""
     try:
-        version = client.get_model_version_by_alias(name, alias)
+        return client.get_model_version_by_alias(name, alias)
     except MlflowException as error:
         if error.error_code not in _NOT_FOUND_CODES:
             if _is_unreachable(error):
@@ -98,7 +104,6 @@ def version_by_alias(client: MlflowClient, name: str, alias: str) -> VersionInfo
             f"Train a model (gaming-mlops train) and promote one "
             f"(gaming-mlops promote --alias {alias}) first."
         ) from error
-    return _info(client, version)
 
 
 def set_alias(client: MlflowClient, name: str, alias: str, version: str) -> None:

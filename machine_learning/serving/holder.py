@@ -10,10 +10,12 @@ recorded for ``/ready``, the logs and the metrics.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any, Protocol
 
 from machine_learning import registry
@@ -48,12 +50,20 @@ class RegistrySource:
     tracking_uri: str
     model_name: str
     alias: str = registry.PRODUCTION
+    _last: dict[str, VersionInfo] = field(default_factory=dict, compare=False, repr=False)
 
     def current_version(self) -> VersionInfo:
-        """The version that ``alias`` points to."""
-        return registry.version_by_alias(
-            registry.client_for(self.tracking_uri), self.model_name, self.alias
-        )
+        """The version that ``alias`` points to. One request while it stays the same version
+        (its run's metrics are fetched when it changes): polls are cheap for the server and
+        for the requests they share the process with."""
+        client = registry.client_for(self.tracking_uri)
+        version = registry.model_version_by_alias(client, self.model_name, self.alias)
+        last = self._last.get("info")
+        if last is not None and last.version == str(version.version):
+            return last
+        info = registry.version_info(client, version)
+        self._last["info"] = info
+        return info
 
     def load(self, version: VersionInfo) -> Any:
         """Load exactly ``version`` (not the alias, which may have moved on meanwhile)."""
@@ -92,6 +102,11 @@ class LoadedModel:
             "alias": self.alias,
             "engine": self.engine.name,
         }
+
+    @cached_property
+    def ref_json(self) -> str:
+        """:meth:`ref` as compact JSON, written once per model (every response carries it)."""
+        return json.dumps(self.ref(), separators=(",", ":"))
 
 
 @dataclass

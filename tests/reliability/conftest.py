@@ -302,10 +302,13 @@ def start_service(tmp_path) -> Iterator[Callable[..., ManagedProcess]]:
     """
     started: list[ManagedProcess] = []
 
-    def start(tracking_uri: str, name: str, poll_seconds: float = 0.5) -> ManagedProcess:
+    def start(
+        tracking_uri: str, name: str, poll_seconds: float = 0.5, workers: int = 1
+    ) -> ManagedProcess:
         port = services.free_port()
         url = f"http://{services.HOST}:{port}"
         command = [GAMING_MLOPS, "serve", "--port", str(port), "--poll-seconds", str(poll_seconds)]
+        command += ["--workers", str(workers)]
         env = {"MLFLOW_TRACKING_URI": tracking_uri, "MODEL_NAME": name, "OMP_NUM_THREADS": "1"}
         log = tmp_path / f"serve-{len(started)}.log"
         service = services.start_process("serving", command, f"{url}/health", url, log, env=env)

@@ -1,14 +1,17 @@
 """Sustained load on the prediction service while the production alias moves: wrk (Debian's
 package) sends single-record predictions for 60 s over 16 keep-alive connections on loopback to
-a real `gaming-mlops serve`; a third of the way in, `production` moves to another version. Every
-request must be answered 200 (no socket error, no timeout), and both versions must have answered,
-the new one last. Latency and throughput are printed (docs/reliability.md records them): speed
-targets are shown by figures, not asserted."""
+a real `gaming-mlops serve --workers 2`; a third of the way in, `production` moves to another
+version. Every request must be answered 200 (no socket error, no timeout), both versions must
+have answered, and every worker process must have swapped to the new version by itself (its
+own holder polls the alias; the service log names the process of each swap). Latency and
+throughput are printed (docs/reliability.md records them): speed targets are shown by figures,
+not asserted."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -26,6 +29,7 @@ pytestmark = pytest.mark.integration
 DURATION_S = 60
 CONNECTIONS = 16
 THREADS = 1  # one wrk thread drives the 16 connections: more CPU left to the service
+WORKERS = 2  # one server process per core (docs/reliability.md: 1 and 2 workers compared)
 MOVE_AFTER_S = 20
 REFERENCE = {"n_estimators": 150, "max_depth": 4}  # the reference model (ONNX fast path)
 
@@ -142,6 +146,18 @@ def in_service_quantiles(metrics: dict[str, float]) -> dict[str, float]:
     }
 
 
+def swaps_by_process(log: str, name: str) -> dict[str, list[tuple[str, str | None]]]:
+    """The model swaps in the service log, by worker process: (version, replaced version)."""
+    pattern = re.compile(
+        rf"\[(\d+)\] machine_learning\.serving\.holder: serving {re.escape(name)} version (\d+)"
+        r" \([^)]*\)(?:, replacing version (\d+))?"
+    )
+    swaps: dict[str, list[tuple[str, str | None]]] = {}
+    for process, version, replaced in pattern.findall(log):
+        swaps.setdefault(process, []).append((version, replaced or None))
+    return swaps
+
+
 def figures(result: dict, metrics: dict[str, float], swap: dict, load: list[float]) -> dict:
     """What the run measured, for the log and docs/reliability.md."""
     return {
@@ -151,6 +167,7 @@ def figures(result: dict, metrics: dict[str, float], swap: dict, load: list[floa
         "in_service_ms": in_service_quantiles(metrics),
         "versions": result["versions"],
         "version_switches_seen": result["switches"],
+        "workers": WORKERS,
         "load_average_1min": [round(value, 1) for value in load],
         **swap,
     }
@@ -170,7 +187,7 @@ def test_sustained_load_with_an_alias_move_has_no_errors(
         )
         for alias, seed in (("production", 1), (None, 2))
     )
-    service = start_service(platform.tracking_uri, platform.name, poll_seconds=1.0)
+    service = start_service(platform.tracking_uri, platform.name, poll_seconds=1.0, workers=WORKERS)
     eventually(lambda: get_json(f"{service.url}/ready")[0] == 200, 90, "the service being ready")
     assert get_json(f"{service.url}/v1/model")[1]["engine"] == "onnxruntime"
     script = tmp_path / "predict.lua"
@@ -194,7 +211,11 @@ def test_sustained_load_with_an_alias_move_has_no_errors(
     assert set(result["versions"]) == {first, second}, "both versions answered"
     assert "swap_seconds" in swap, "the service never served the new version"
     assert get_json(f"{service.url}/v1/model")[1]["version"] == second
-    assert metrics["serving_model_swaps_total"] == 2.0  # the first version, then the second
+    # Each worker (its own holder and metrics) loaded the first version, then the second.
+    assert metrics["serving_model_swaps_total"] == 2.0
+    swaps = swaps_by_process(service.log_path.read_text(encoding="utf-8"), platform.name)
+    assert len(swaps) == WORKERS, swaps
+    assert all(seen == [(first, None), (second, first)] for seen in swaps.values()), swaps
     answered = {k for k in metrics if 'endpoint="/v1/predictions"' in k}
     assert not [k for k in answered if k.startswith("serving_errors_total")]
     assert [k for k in answered if k.startswith("serving_requests_total")] == [
