@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from bad_input_helpers import platform_env
 from threadpoolctl import threadpool_limits
 
 from machine_learning import jobs, preprocessing, registry, services, simulator, tracking
@@ -28,29 +29,6 @@ SMALL_HIST = {"max_iter": 40}
 
 
 # --------------------------------------------------------------------------- platforms
-
-
-def platform_environment(root: Path, tracking_uri: str, name: str) -> dict[str, str]:
-    """Environment of one isolated platform (what ``load_settings`` and subprocesses read).
-
-    MLflow's client gives up after one retry and 10 s (as `gaming-mlops` does by default).
-    """
-    return {
-        "STORAGE": "local",
-        "DATA_DIR": str(root / "data"),
-        "RUNTIME_DIR": str(root / "runtime"),
-        "MAGE_DATA_DIR": str(root / "mage_data"),
-        "EVIDENTLY_WORKSPACE": str(root / "evidently"),
-        "MLFLOW_TRACKING_URI": tracking_uri,
-        "MLFLOW_EXPERIMENT_NAME": name,
-        "MODEL_NAME": name,
-        "MODEL_KIND": "hist_gradient_boosting",
-        "DATA_PATH": "",
-        "BATCH_DATA_PATH": "",
-        "OMP_NUM_THREADS": "1",
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
-        "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
-    }
 
 
 @dataclass
@@ -67,7 +45,7 @@ class Platform:
 def platform(tmp_path, mlflow_server, monkeypatch) -> Platform:
     """An isolated platform on the session's MLflow server, its variables in the environment."""
     name = f"rel-{uuid.uuid4().hex[:8]}"
-    env = platform_environment(tmp_path, mlflow_server.url, name)
+    env = platform_env(tmp_path, mlflow_server.url, name)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return Platform(root=tmp_path, tracking_uri=mlflow_server.url, name=name, env=env)
@@ -78,7 +56,7 @@ def module_platform(tmp_path_factory, mlflow_server) -> Iterator[Platform]:
     """An isolated platform for a whole test module (Mage servers, services)."""
     name = f"rel-{uuid.uuid4().hex[:8]}"
     root = tmp_path_factory.mktemp(name)
-    env = platform_environment(root, mlflow_server.url, name)
+    env = platform_env(root, mlflow_server.url, name)
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
