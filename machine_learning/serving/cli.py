@@ -1,7 +1,8 @@
 """`gaming-mlops serve`: the online prediction service (uvicorn, 127.0.0.1 by default).
 
 One worker process by default. With ``--workers N`` (SERVICE_WORKERS) uvicorn's supervisor
-binds the port and spawns N worker processes sharing it; each builds its own app with
+spawns N worker processes, each listening on the port with a socket of its own (SO_REUSEPORT,
+serving/workers.py: the kernel spreads connections over them); each builds its own app with
 :func:`app_from_settings` (its own model holder, which polls the registry alias and hot-swaps
 by itself, and its own metrics: /metrics answers for the worker that took the connection).
 
@@ -144,13 +145,16 @@ def serve_command(
         "timeout_graceful_shutdown": 5,
     }
     if settings.service_workers > 1:
+        from machine_learning.serving.workers import run_workers
+
         export_service_settings(settings)  # what each spawned worker's app is built from
-        uvicorn.run(
+        config = uvicorn.Config(
             "machine_learning.serving.cli:app_from_settings",
             factory=True,
             workers=settings.service_workers,
             **options,
         )
+        run_workers(config)
         return
     app = build_app(settings, fast_path=settings.service_fast_path, freeze_gc=True)
     uvicorn.run(app, **options)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 # From 50 µs to 2.5 s: single records take well under a millisecond on the fast path.
@@ -81,6 +83,14 @@ class ServiceMetrics:  # pylint: disable=too-many-instance-attributes
             "Registry checks or model loads that failed.",
             registry=self.registry,
         )
+        self.worker = Gauge(
+            "serving_worker_info",
+            "1, labelled with the process id of the worker whose metrics these are (with several "
+            "workers each answers /metrics for itself).",
+            ["pid"],
+            registry=self.registry,
+        )
+        self.worker.labels(str(os.getpid())).set(1)
 
     def model_loaded(self, name: str, version: str, alias: str, engine: str) -> None:
         """Point the model gauges at a newly swapped-in model."""

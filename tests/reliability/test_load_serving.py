@@ -2,7 +2,8 @@
 package) sends single-record predictions for 60 s over 16 keep-alive connections on loopback to
 a real `gaming-mlops serve --workers 2`; a third of the way in, `production` moves to another
 version. Every request must be answered 200 (no socket error, no timeout), both versions must
-have answered, and every worker process must have swapped to the new version by itself (its
+have answered, both workers must have taken connections (each listens with its own socket,
+SO_REUSEPORT), and every worker process must have swapped to the new version by itself (its
 own holder polls the alias; the service log names the process of each swap). Latency and
 throughput are printed (docs/reliability.md records them): speed targets are shown by figures,
 not asserted."""
@@ -123,27 +124,49 @@ def run_wrk(wrk: str, url: str, script: Path) -> tuple[str, dict]:
 
 
 def metric_values(url: str) -> dict[str, float]:
-    """The service's Prometheus samples: 'name{labels}' -> value."""
+    """The Prometheus samples of the worker that took the connection: 'name{labels}' -> value."""
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback)
         text = response.read().decode()
     samples = (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
     return {name: float(value) for name, value in samples}
 
 
-def in_service_quantiles(metrics: dict[str, float]) -> dict[str, float]:
-    """p50 and p99 of the service's own request-duration histogram for predictions, in ms (the
-    upper bound of the bucket holding the quantile): time inside the service, no queueing."""
+def metrics_by_worker(url: str, workers: int) -> dict[str, dict[str, float]]:
+    """Every worker's samples, by process id: each answers /metrics for itself, and the kernel
+    spreads new connections over them (SO_REUSEPORT), so fresh scrapes reach them all."""
+    seen: dict[str, dict[str, float]] = {}
+    for _ in range(100):
+        metrics = metric_values(url)
+        pid = next(key for key in metrics if key.startswith("serving_worker_info"))
+        seen[pid.split('"')[1]] = metrics
+        if len(seen) == workers:
+            break
+    return seen
+
+
+def in_service_quantiles(by_worker: dict[str, dict[str, float]]) -> dict[str, float]:
+    """p50 and p99 of the workers' own request-duration histograms for predictions, added up, in
+    ms (the upper bound of the bucket holding the quantile): time inside the service, no
+    queueing."""
     prefix = 'serving_request_duration_seconds_bucket{endpoint="/v1/predictions",le="'
-    buckets = sorted(
-        (float(key[len(prefix) : -2]), count)
-        for key, count in metrics.items()
-        if key.startswith(prefix) and "+Inf" not in key
-    )
-    total = metrics[prefix + '+Inf"}']
+    counts: dict[str, float] = {}
+    for metrics in by_worker.values():
+        for key, count in metrics.items():
+            if key.startswith(prefix):
+                counts[key[len(prefix) : -2]] = counts.get(key[len(prefix) : -2], 0.0) + count
+    total = counts.pop("+Inf", 0.0)
+    buckets = sorted((float(bound), count) for bound, count in counts.items())
     return {
         f"p{round(q * 100)}": next(bound * 1000 for bound, count in buckets if count >= q * total)
         for q in (0.5, 0.99)
+        if total
     }
+
+
+def predictions_by_worker(by_worker: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Predictions answered 200 by each worker."""
+    key = 'serving_requests_total{endpoint="/v1/predictions",method="POST",status="200"}'
+    return {pid: metrics.get(key, 0.0) for pid, metrics in by_worker.items()}
 
 
 def swaps_by_process(log: str, name: str) -> dict[str, list[tuple[str, str | None]]]:
@@ -158,13 +181,14 @@ def swaps_by_process(log: str, name: str) -> dict[str, list[tuple[str, str | Non
     return swaps
 
 
-def figures(result: dict, metrics: dict[str, float], swap: dict, load: list[float]) -> dict:
+def figures(result: dict, by_worker: dict, swap: dict, load: list[float]) -> dict:
     """What the run measured, for the log and docs/reliability.md."""
     return {
         "requests": result["requests"],
         "requests_per_s": round(result["requests"] / (result["duration_us"] / 1e6)),
         "latency_ms": {key: value / 1000 for key, value in result["latency_us"].items()},
-        "in_service_ms": in_service_quantiles(metrics),
+        "in_service_ms": in_service_quantiles(by_worker),
+        "predictions_by_worker": predictions_by_worker(by_worker),
         "versions": result["versions"],
         "version_switches_seen": result["switches"],
         "workers": WORKERS,
@@ -189,6 +213,12 @@ def test_sustained_load_with_an_alias_move_has_no_errors(
     )
     service = start_service(platform.tracking_uri, platform.name, poll_seconds=1.0, workers=WORKERS)
     eventually(lambda: get_json(f"{service.url}/ready")[0] == 200, 90, "the service being ready")
+    # keep-alive connections stay with the worker that accepted them: load once all listen
+    eventually(
+        lambda: len(metrics_by_worker(f"{service.url}/metrics", WORKERS)) == WORKERS,
+        90,
+        "every worker listening",
+    )
     assert get_json(f"{service.url}/v1/model")[1]["engine"] == "onnxruntime"
     script = tmp_path / "predict.lua"
     script.write_text(WRK_SCRIPT % {"body": request_body()}, encoding="utf-8")
@@ -203,21 +233,38 @@ def test_sustained_load_with_an_alias_move_has_no_errors(
     report, result = run_wrk(wrk, f"{service.url}/v1/predictions", script)
     load.append(os.getloadavg()[0])
     mover.join()
-    metrics = metric_values(f"{service.url}/metrics")
-    print(f"\n{report}\nload figures: {json.dumps(figures(result, metrics, swap, load))}")
+    by_worker = metrics_by_worker(f"{service.url}/metrics", WORKERS)
+    print(f"\n{report}\nload figures: {json.dumps(figures(result, by_worker, swap, load))}")
 
     assert result["errors"] == {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0}
     assert result["statuses"] == {"200": result["requests"]}
     assert set(result["versions"]) == {first, second}, "both versions answered"
     assert "swap_seconds" in swap, "the service never served the new version"
     assert get_json(f"{service.url}/v1/model")[1]["version"] == second
-    # Each worker (its own holder and metrics) loaded the first version, then the second.
-    assert metrics["serving_model_swaps_total"] == 2.0
-    swaps = swaps_by_process(service.log_path.read_text(encoding="utf-8"), platform.name)
-    assert len(swaps) == WORKERS, swaps
+    swapped = (first, second)
+    assert_every_worker_swapped_and_served(
+        by_worker, service.log_path, platform.name, swapped, result
+    )
+
+
+def assert_every_worker_swapped_and_served(
+    by_worker: dict, log_path: Path, name: str, versions: tuple[str, str], result: dict
+):
+    """Each worker (its own holder and metrics) loaded the first version, then the second, took
+    some of wrk's connections (SO_REUSEPORT), and answered only 200s; together the workers
+    answered every request that wrk counted (plus at most the ones in flight when it stopped)."""
+    first, second = versions
+    assert len(by_worker) == WORKERS, f"only workers {sorted(by_worker)} answered /metrics"
+    assert all(metrics["serving_model_swaps_total"] == 2.0 for metrics in by_worker.values())
+    swaps = swaps_by_process(log_path.read_text(encoding="utf-8"), name)
+    assert swaps.keys() == by_worker.keys(), swaps
     assert all(seen == [(first, None), (second, first)] for seen in swaps.values()), swaps
-    answered = {k for k in metrics if 'endpoint="/v1/predictions"' in k}
-    assert not [k for k in answered if k.startswith("serving_errors_total")]
-    assert [k for k in answered if k.startswith("serving_requests_total")] == [
-        'serving_requests_total{endpoint="/v1/predictions",method="POST",status="200"}'
-    ]
+    answered = predictions_by_worker(by_worker)
+    assert all(count > 0 for count in answered.values()), answered
+    assert result["requests"] <= sum(answered.values()) <= result["requests"] + CONNECTIONS
+    for metrics in by_worker.values():
+        keys = {k for k in metrics if 'endpoint="/v1/predictions"' in k}
+        assert not [k for k in keys if k.startswith("serving_errors_total")]
+        assert [k for k in keys if k.startswith("serving_requests_total")] == [
+            'serving_requests_total{endpoint="/v1/predictions",method="POST",status="200"}'
+        ]

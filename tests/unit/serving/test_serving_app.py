@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 
 import pytest
@@ -185,6 +186,7 @@ def test_metrics_are_prometheus_text(client):
         'version="1"} 1.0',
         "serving_model_version 1.0",
         "serving_predicted_records_total",
+        f'serving_worker_info{{pid="{os.getpid()}"}} 1.0',
     ):
         assert name in text
 

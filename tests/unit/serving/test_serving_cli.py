@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from machine_learning import cli
 from machine_learning.config import load_settings, service_environment
 from machine_learning.serving import cli as serving_cli
+from machine_learning.serving import workers as serving_workers
 from machine_learning.serving.app import openapi_document
 from machine_learning.serving.cli import app_from_settings, build_app
 from machine_learning.serving.protocol import PROTOCOL
@@ -83,8 +84,8 @@ def test_the_settings_handed_to_workers_read_back_the_same():
 
 
 def _serve_options(monkeypatch, *arguments) -> tuple[tuple, dict]:
-    """What `serve` hands to uvicorn.run (nothing is started). The variables that `serve`
-    exports for its workers are restored afterwards."""
+    """What `serve` hands to uvicorn.run, or to run_workers for several workers (nothing is
+    started). The variables that `serve` exports for its workers are restored afterwards."""
     for name in service_environment(load_settings({})):
         present = name in os.environ
         monkeypatch.setenv(name, os.environ.get(name, ""))  # noted, to be restored
@@ -94,6 +95,12 @@ def _serve_options(monkeypatch, *arguments) -> tuple[tuple, dict]:
     monkeypatch.setattr(serving_cli, "_prepare_server_process", lambda: None)
     calls: list[tuple[tuple, dict]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+
+    def run_workers(config: uvicorn.Config) -> None:
+        options = {"factory": config.factory, "workers": config.workers, "http": config.http}
+        calls.append(((config.app,), {**options, "port": config.port, "host": config.host}))
+
+    monkeypatch.setattr(serving_workers, "run_workers", run_workers)
     assert cli.main(["serve", *arguments]) == 0
     assert len(calls) == 1
     return calls[0]
