@@ -153,7 +153,8 @@ def in_service_quantiles(by_worker: dict[str, dict[str, float]]) -> dict[str, fl
     for metrics in by_worker.values():
         for key, count in metrics.items():
             if key.startswith(prefix):
-                counts[key[len(prefix) : -2]] = counts.get(key[len(prefix) : -2], 0.0) + count
+                bound = key[len(prefix) : -2]
+                counts[bound] = counts.get(bound, 0.0) + count
     total = counts.pop("+Inf", 0.0)
     buckets = sorted((float(bound), count) for bound, count in counts.items())
     return {
@@ -241,9 +242,8 @@ def test_sustained_load_with_an_alias_move_has_no_errors(
     assert set(result["versions"]) == {first, second}, "both versions answered"
     assert "swap_seconds" in swap, "the service never served the new version"
     assert get_json(f"{service.url}/v1/model")[1]["version"] == second
-    swapped = (first, second)
     assert_every_worker_swapped_and_served(
-        by_worker, service.log_path, platform.name, swapped, result
+        by_worker, service.log_path, platform.name, (first, second), result
     )
 
 
